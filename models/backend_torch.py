@@ -1,0 +1,66 @@
+"""PyTorch backend: one forward pass per call on CPU or CUDA, probabilities stay on the device."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.dropout import check_mc_dropout, dropout_modules, set_mc_dropout
+from models.meta import ModelMeta
+from models.preprocess import FramePreprocessor
+
+
+class TorchSegmenter:
+    """Owns a network on a device; ``predict`` never switches the whole model's mode.
+
+    The model is put in eval mode once; ``predict(mc=True)`` flips only the dropout layers to train
+    mode, so batch-norm always uses its running statistics and is never updated. On CUDA the forward
+    pass runs under fp16 autocast with channels_last; the softmax is taken in float32.
+    """
+
+    backend = "torch"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        meta: ModelMeta,
+        device: torch.device,
+        fp16: bool | None = None,
+    ) -> None:
+        self.meta = meta
+        self.device = device
+        self.fp16 = (device.type == "cuda") if fp16 is None else fp16
+        self.has_dropout = bool(dropout_modules(model)) and meta.dropout > 0
+        if self.has_dropout:
+            check_mc_dropout(model)
+        self.model = model.to(device)
+        if device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self._dropout_layers = dropout_modules(self.model)
+        set_mc_dropout(self.model, active=False)
+        self._mc_active = False
+        self._prepare = FramePreprocessor(meta, device)
+
+    def prepare(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
+        return self._prepare(frames)
+
+    @torch.inference_mode()
+    def predict(self, batch: torch.Tensor, mc: bool) -> torch.Tensor:
+        if mc and not self.has_dropout:
+            raise ValueError(f"model {self.meta.name!r} has no dropout: MC sampling is not possible")
+        self._set_mc(mc)
+        if self.device.type == "cuda":
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.fp16):
+            logits = self.model(batch)
+        return torch.softmax(logits.float(), dim=1)
+
+    def _set_mc(self, active: bool) -> None:
+        if active == self._mc_active:
+            return
+        for layer in self._dropout_layers:
+            layer.train(active)
+        self._mc_active = active

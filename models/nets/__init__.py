@@ -1,0 +1,1 @@
+"""Segmentation networks with MC-dropout layers."""

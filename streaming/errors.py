@@ -1,0 +1,20 @@
+"""Domain errors of the streaming layer (the server maps them to HTTP statuses and close codes)."""
+
+
+class StreamingError(Exception):
+    """Base class of streaming errors."""
+
+
+class UnknownStreamError(StreamingError, KeyError):
+    """No session with that stream id."""
+
+    def __str__(self) -> str:
+        return f"unknown stream {self.args[0]!r}" if self.args else "unknown stream"
+
+
+class TooManyStreamsError(StreamingError):
+    """The session registry is full."""
+
+
+class SourceError(StreamingError):
+    """A frame source could not be opened or stopped delivering frames."""

@@ -1,0 +1,109 @@
+"""Per-stream sessions: a stream's settings, its smoother and its counters."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from streaming.importance import Clock, Importance
+from streaming.modes import Mode, StreamConfig
+from streaming.smoothing import TemporalSmoother
+from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
+
+
+@dataclass
+class SessionStats:
+    frames: int = 0
+    dropped: int = 0
+    resets: int = 0
+    created_at: float = field(default_factory=time.time)
+    last_seen: float = field(default_factory=time.monotonic)
+
+
+class StreamSession:
+    """One stream's state: its configuration and the preallocated on-device smoother.
+
+    ``consume`` takes the stream's next prediction (from one forward pass, or the mean of N for bnn)
+    and returns the frame's maps. It resets the buffer after a gap longer than ``max_gap`` seconds.
+    Not thread-safe on its own: the registry hands a session to one worker at a time.
+    """
+
+    def __init__(
+        self,
+        stream_id: str,
+        config: StreamConfig,
+        num_classes: int,
+        size: tuple[int, int],
+        device: torch.device,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        self.stream_id = stream_id
+        self.num_classes = num_classes
+        self.size = size
+        self.device = device
+        self.dtype = dtype or (torch.float16 if device.type == "cuda" else torch.float32)
+        self.stats = SessionStats()
+        self.frame_index = -1
+        self.last_timestamp: float | None = None
+        self.config = config
+        self._smoother = self._build_smoother(config)
+
+    def _build_smoother(self, config: StreamConfig) -> TemporalSmoother:
+        importance = Importance(config.tau, Clock(config.clock))
+        return TemporalSmoother(config.window, self.num_classes, self.size, importance, self.device, self.dtype)
+
+    @property
+    def buffer_len(self) -> int:
+        return len(self._smoother) if self.config.mode.smooths else (1 if self.stats.frames else 0)
+
+    @property
+    def buffer_bytes(self) -> int:
+        return self._smoother.nbytes
+
+    def reconfigure(self, **changes: object) -> StreamConfig:
+        """Change mode/tau/window/...; a new window size or clock reallocates (and resets) the buffer."""
+        new = replace(self.config, **changes)  # type: ignore[arg-type]
+        if (new.window, new.clock) != (self.config.window, self.config.clock):
+            self._smoother = self._build_smoother(new)
+        elif new.tau != self.config.tau:
+            self._smoother.importance = Importance(new.tau, Clock(new.clock))
+        if new.mode != self.config.mode:
+            self._smoother.reset()
+        self.config = new
+        return new
+
+    def reset(self) -> None:
+        self._smoother.reset()
+        self.stats.resets += 1
+
+    def next_timestamp(self, timestamp: float | None) -> float:
+        """The capture time of the next frame (``None``: the wall clock now)."""
+        return time.time() if timestamp is None else float(timestamp)
+
+    def consume(
+        self, probs: torch.Tensor, timestamp: float, member_entropy: torch.Tensor | None = None
+    ) -> UncertaintyMaps:
+        """This frame's maps from its prediction ``(C, h, w)``, per the stream's mode."""
+        if self.last_timestamp is not None and (
+            timestamp - self.last_timestamp > self.config.max_gap or timestamp < self.last_timestamp
+        ):
+            self.reset()
+        self.frame_index += 1
+        self.stats.frames += 1
+        self.stats.last_seen = time.monotonic()
+        self.last_timestamp = timestamp
+        if self.config.mode.smooths:
+            return self._smoother.push(probs, timestamp, self.frame_index, member_entropy)
+        expected = entropy(probs, dim=0) if member_entropy is None else member_entropy
+        return uncertainty_maps(probs.float(), expected.float())
+
+    def touch(self) -> None:
+        self.stats.last_seen = time.monotonic()
+
+    def idle_seconds(self, now: float | None = None) -> float:
+        return (time.monotonic() if now is None else now) - self.stats.last_seen
+
+
+__all__ = ["Mode", "SessionStats", "StreamConfig", "StreamSession"]

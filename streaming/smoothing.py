@@ -1,0 +1,125 @@
+"""VQ-BNN temporal smoothing: P_t = Σ pi_i p_i / Σ pi_i over a stream's recent predictions.
+
+Probabilities are blended, never logits, at the network's output resolution. Beside the mean the
+smoother blends each member's entropy, so the expected entropy (and with it the mutual information)
+costs no extra pass over the members.
+
+Two forms:
+- windowed (``capacity`` = K >= 1): a ring buffer of the last K predictions, exact weights over the
+  window, reads K·C·h·w values per frame;
+- incremental (``capacity`` = 0): the unbounded exponential sum kept as a running state,
+  M_t = p_t + d·M_{t-1} with d = exp(-(s_t - s_{t-1}) / tau), reading C·h·w values per frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from streaming.importance import Clock, Importance
+from streaming.ring_buffer import PredictionBuffer
+from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
+
+
+class TemporalSmoother:
+    """Blends each new prediction with the stream's buffered ones; all tensors stay on ``device``."""
+
+    def __init__(
+        self,
+        capacity: int,
+        num_classes: int,
+        size: tuple[int, int],
+        importance: Importance,
+        device: torch.device,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        if capacity < 0:
+            raise ValueError(f"capacity must be >= 0 (0 = incremental), got {capacity}")
+        self.importance = importance
+        self.capacity = capacity
+        self.device = device
+        self._buffer = (
+            PredictionBuffer(capacity, num_classes, size, device, dtype) if capacity > 0 else None
+        )
+        if self._buffer is None:
+            self._sum_probs = torch.zeros((num_classes, *size), device=device, dtype=torch.float32)
+            self._sum_entropy = torch.zeros(size, device=device, dtype=torch.float32)
+            self._sum_weight = 0.0
+            self._count = 0
+        self._last_time: float | None = None
+        self._last_index: int | None = None
+
+    def __len__(self) -> int:
+        """How many predictions the current blend holds (for the incremental form: since the reset)."""
+        return len(self._buffer) if self._buffer is not None else self._count
+
+    @property
+    def nbytes(self) -> int:
+        if self._buffer is not None:
+            return self._buffer.nbytes
+        return (self._sum_probs.numel() + self._sum_entropy.numel()) * 4
+
+    def reset(self) -> None:
+        if self._buffer is not None:
+            self._buffer.clear()
+        else:
+            self._sum_weight = 0.0
+            self._count = 0
+        self._last_time = None
+        self._last_index = None
+
+    def push(
+        self,
+        probs: torch.Tensor,
+        timestamp: float,
+        frame_index: int,
+        member_entropy: torch.Tensor | None = None,
+    ) -> UncertaintyMaps:
+        """Add this frame's prediction ``(C, h, w)`` and return the smoothed maps for this frame."""
+        if self._last_time is not None and (timestamp < self._last_time or frame_index <= (self._last_index or 0)):
+            self.reset()  # time went backwards: a different stream history, start over
+        if self._buffer is not None:
+            maps = self._push_windowed(probs, timestamp, frame_index, member_entropy)
+        else:
+            maps = self._push_incremental(probs, timestamp, frame_index, member_entropy)
+        self._last_time = timestamp
+        self._last_index = frame_index
+        return maps
+
+    def weights(self, timestamp: float, frame_index: int) -> torch.Tensor:
+        """The normalised importance of each ring-buffer slot (host tensor of length K)."""
+        assert self._buffer is not None, "the incremental form keeps no per-slot weights"
+        ages = self._buffer.ages(timestamp, frame_index, self.importance.clock is Clock.FRAMES)
+        return self.importance.weights(ages, self._buffer.valid_mask())
+
+    def _push_windowed(
+        self, probs: torch.Tensor, timestamp: float, frame_index: int, member_entropy: torch.Tensor | None
+    ) -> UncertaintyMaps:
+        buffer = self._buffer
+        assert buffer is not None
+        buffer.push(probs, timestamp, frame_index, member_entropy)
+        weights = self.weights(timestamp, frame_index).to(self.device, buffer.probs.dtype, non_blocking=True)
+        k = buffer.capacity
+        blended = torch.mm(weights.view(1, k), buffer.probs.view(k, -1)).view(buffer.probs.shape[1:])
+        expected = torch.mm(weights.view(1, k), buffer.entropies.view(k, -1)).view(buffer.entropies.shape[1:])
+        return uncertainty_maps(blended.float(), expected.float())
+
+    def _push_incremental(
+        self, probs: torch.Tensor, timestamp: float, frame_index: int, member_entropy: torch.Tensor | None
+    ) -> UncertaintyMaps:
+        if self._count == 0 or self._last_time is None or self._last_index is None:
+            decay = 0.0
+        else:
+            if self.importance.clock is Clock.FRAMES:
+                step = float(frame_index - self._last_index)
+            else:
+                step = timestamp - self._last_time
+            decay = math.exp(-step / self.importance.tau)
+        member = entropy(probs, dim=0) if member_entropy is None else member_entropy.float()
+        self._sum_probs.mul_(decay).add_(probs.float())
+        self._sum_entropy.mul_(decay).add_(member)
+        self._sum_weight = self._sum_weight * decay + 1.0
+        self._count += 1
+        inv = 1.0 / self._sum_weight
+        return uncertainty_maps(self._sum_probs * inv, self._sum_entropy * inv)

@@ -1,0 +1,75 @@
+"""Per-pixel uncertainty of a predictive distribution, computed on the device.
+
+For a mixture P = Σ pi_i p_i: predictive entropy H[P] = expected entropy E_pi[H[p_i]] (aleatoric)
++ mutual information (epistemic, >= 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+_EPS = 1e-12
+
+
+def entropy(probs: torch.Tensor, dim: int = -3) -> torch.Tensor:
+    """Shannon entropy (nats) along the class dimension; 0·log 0 counts as 0."""
+    p = probs.float() if probs.dtype in (torch.float16, torch.bfloat16) else probs
+    return -(p * torch.log(p.clamp_min(_EPS))).sum(dim=dim)
+
+
+@dataclass
+class UncertaintyMaps:
+    """Per-pixel outputs for one frame, all ``(h, w)`` tensors on the model's device.
+
+    ``probs`` is the smoothed predictive distribution ``(C, h, w)``.
+    """
+
+    probs: torch.Tensor
+    labels: torch.Tensor
+    confidence: torch.Tensor
+    entropy: torch.Tensor
+    expected_entropy: torch.Tensor
+    mutual_info: torch.Tensor
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.probs.shape[0])
+
+    @property
+    def entropy_normalised(self) -> torch.Tensor:
+        """Predictive entropy divided by log C, in [0, 1]."""
+        return self.entropy / math.log(self.num_classes)
+
+    @property
+    def mutual_info_normalised(self) -> torch.Tensor:
+        return self.mutual_info / math.log(self.num_classes)
+
+    def named_maps(self) -> dict[str, torch.Tensor]:
+        """Float maps in [0, 1] by name, as the server encodes them."""
+        return {
+            "entropy": self.entropy_normalised.clamp(0, 1),
+            "confidence": self.confidence,
+            "mutual_info": self.mutual_info_normalised.clamp(0, 1),
+            "expected_entropy": (self.expected_entropy / math.log(self.num_classes)).clamp(0, 1),
+        }
+
+
+MAP_NAMES = ("entropy", "confidence", "mutual_info", "expected_entropy")
+
+
+def uncertainty_maps(probs: torch.Tensor, expected_entropy: torch.Tensor) -> UncertaintyMaps:
+    """Maps from a predictive distribution ``(C, h, w)`` and its members' mean entropy ``(h, w)``."""
+    confidence, labels = probs.max(dim=0)
+    predictive = entropy(probs, dim=0)
+    mutual_info = (predictive - expected_entropy).clamp_min(0.0)
+    return UncertaintyMaps(
+        probs=probs,
+        labels=labels,
+        confidence=confidence.float(),
+        entropy=predictive,
+        expected_entropy=expected_entropy.float(),
+        mutual_info=mutual_info,
+    )
