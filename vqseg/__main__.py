@@ -1,0 +1,3 @@
+from vqseg.cli import main
+
+raise SystemExit(main())
