@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -86,7 +87,7 @@ def train(
     result = TrainResult()
     start = time.perf_counter()
     running = None
-    bar = tqdm(range(config.steps), desc="training", unit="step")
+    bar = tqdm(range(config.steps), desc="training", unit="step", mininterval=1.0 if sys.stderr.isatty() else 30.0)
     for step in bar:
         model.train()
         images, labels = sampler.next()
