@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 DEFAULT_RECIPE = (
     "vqseg train --out models/default/vqseg_default.pt --arch bayesian_unet --width 16 --dropout 0.5 "
     "--input-size 180x240 --sequences 120 --frames-per-sequence 12 --stride 5 --steps 2400 --batch 8 "
-    "--crop 128x160 --lr 3e-3 --seed 0"
+    "--crop 128x160 --lr 3e-3 --seed 0 --threads 1"
 )
 
 

@@ -97,7 +97,8 @@ def train(
         loss.backward()
         optimiser.step()
         schedule.step()
-        running = float(loss) if running is None else 0.98 * running + 0.02 * float(loss)
+        value = loss.item()
+        running = value if running is None else 0.98 * running + 0.02 * value
         bar.set_postfix(loss=f"{running:.3f}", lr=f"{schedule.get_last_lr()[0]:.2e}")
         last = step + 1 == config.steps
         if val is not None and (last or (config.eval_every and (step + 1) % config.eval_every == 0)):
