@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from synthetic.camera import Camera, clip_near
+from synthetic.camera import NEAR, Camera, clip_near
 from synthetic.classes import CAR, PAVEMENT, ROAD, SKY, TRANSPARENT
 from synthetic.sprite_canvas import Sprite
 from synthetic.textures import Texture
@@ -137,23 +137,29 @@ def draw_car(canvas: Canvas, cam: Camera, model: CarModel, x: float, z: float, h
     center_depth = float(cam.to_camera(np.array([[x, model.height / 2, z]]))[0, 2])
     detailed = center_depth > 0 and cam.focal * model.height / center_depth > 10.0
     visible: set[int] = set()
+    in_front = bool(np.all(cam_all[:, 2] >= NEAR))
+    projected = cam.project(cam_all) if in_front else None
     start = 0
     eye = cam.center
     for i, part in enumerate(model.parts):
         n = len(part.points)
-        pts_world, pts_cam = world[start : start + n], cam_all[start : start + n]
+        first = start
         start += n
         if part.face < 0:
             normal = part.normal * np.array([heading, 1.0, heading])
-            if float(normal @ (eye - pts_world[0])) <= 0.0:
+            if float(normal @ (eye - world[first])) <= 0.0:
                 continue
             visible.add(i)
         elif part.face not in visible or not detailed:
             continue
-        clipped = clip_near(pts_cam)
-        if len(clipped) < 3:
-            continue
-        poly = np.round(cam.project(clipped) * _ONE).astype(np.int32)
+        if projected is not None:
+            uv = projected[first:start]
+        else:
+            clipped = clip_near(cam_all[first:start])
+            if len(clipped) < 3:
+                continue
+            uv = cam.project(clipped)
+        poly = np.round(uv * _ONE).astype(np.int32)
         cv2.fillPoly(canvas.image, [poly], part.color, shift=SHIFT)
         cv2.fillPoly(canvas.labels, [poly], CAR, shift=SHIFT)
         if canvas.inv_depth is not None:

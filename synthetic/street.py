@@ -14,14 +14,25 @@ from synthetic.motion import CameraPlan, camera_at
 from synthetic.placement import Instance, instances
 from synthetic.render import Canvas, darken_ground, draw_billboard, draw_car, draw_plane, draw_sky
 from synthetic.sprite_canvas import Sprite
-from synthetic.textures import PERIOD, ground_texture, sky_panorama
+from synthetic.textures import PERIOD, Texture, ground_texture, sky_panorama
 from synthetic.vehicles import CarModel, car_model
 from synthetic.world import WorldStyle, focal_length, make_style
 
 FAR = 400.0  # metres: the ground and facades end here
 KEEP_OUT = 2.5  # metres around a standing camera kept free of objects
-SHADOW_RANGE = 60.0  # metres: shadows of objects further away are not drawn
+SHADOW_RANGE = 45.0  # metres: shadows of objects further away are not drawn
+FACADE_BEHIND, FACADE_AHEAD = 30.0, 300.0  # metres of facade drawn behind / ahead of the camera
 _CACHE_LIMIT = 3000
+
+
+def _unrolled(texture: Texture) -> Texture:
+    """The periodic facade repeated to cover [-FACADE_BEHIND, PERIOD + FACADE_AHEAD] metres, so frames can
+    sample it without wrap-around (much faster than cv2.BORDER_WRAP for the mostly empty facade boxes)."""
+    ppm = texture.ppm
+    cols = int((FACADE_BEHIND + PERIOD + FACADE_AHEAD) * ppm)
+    index = (np.arange(cols) - int(FACADE_BEHIND * ppm)) % texture.labels.shape[1]
+    return Texture(np.ascontiguousarray(texture.image[:, index]), np.ascontiguousarray(texture.labels[:, index]),
+                   ppm, -FACADE_BEHIND)
 
 
 class Street:
@@ -31,6 +42,7 @@ class Street:
         s = self.style
         self.facade_left, left_buildings = facade_texture(s, generator(seed, 1))
         self.facade_right, right_buildings = facade_texture(s, generator(seed, 2))
+        self.facade_left, self.facade_right = _unrolled(self.facade_left), _unrolled(self.facade_right)
         shadows = []
         if s.shadow_length > 0:  # buildings on the sun's side throw shadows across the street
             x_f = s.facade_left if s.sun_side < 0 else s.facade_right
@@ -41,7 +53,7 @@ class Street:
                                          (x_f + reach, b.z0 + skew)]))
         self.ground = ground_texture(s, generator(seed, 3), shadows)
         focal = focal_length(s, width)
-        self.sky = sky_panorama(s, generator(seed, 4), focal, height)
+        self.sky = sky_panorama(s, generator(seed, 4), focal, width, height)
         self.sky_circumference = int(2 * math.pi * focal)
         self._sprites: dict[tuple, Sprite] = {}
         self._cars: dict[tuple, CarModel] = {}
@@ -55,7 +67,7 @@ class Street:
         keep_out = 0.0 if plan.speed > 0 else KEEP_OUT  # a standing camera is never inside an object
         objects, depths = self._visible(cam, list(instances(self.style, plan, cam.z, t)), keep_out)
         for obj, depth in zip(objects, depths, strict=True):
-            if depth < SHADOW_RANGE:
+            if depth < (SHADOW_RANGE if obj.kind in ("car", "parked", "tree") else 0.4 * SHADOW_RANGE):
                 self._shadow(canvas, cam, obj)
         for _, i in sorted(zip(depths, range(len(objects)), strict=True), reverse=True):
             self._draw(canvas, cam, objects[i])
@@ -71,11 +83,13 @@ class Street:
         quad = np.array([(-x_ext, 0, z_near), (x_ext, 0, z_near), (x_ext, 0, z_far), (-x_ext, 0, z_far)])
         draw_plane(canvas, cam, g, ground_map, quad, wrap=True)
         ppm = FACADE_PPM
+        z0 = z_base - FACADE_BEHIND + 0.5 / ppm  # the unrolled textures start FACADE_BEHIND before z_base
+        z_near, z_far = cam.z - FACADE_BEHIND + 1.0, cam.z + FACADE_AHEAD - 1.0
         for x_f, tex in ((self.style.facade_left, self.facade_left), (self.style.facade_right, self.facade_right)):
-            plane_map = np.array([[0, 0, x_f], [0, -1 / ppm, MAX_HEIGHT - 0.5 / ppm], [1 / ppm, 0, z_base + 0.5 / ppm]])
+            plane_map = np.array([[0, 0, x_f], [0, -1 / ppm, MAX_HEIGHT - 0.5 / ppm], [1 / ppm, 0, z0]])
             top = MAX_HEIGHT - 0.5
             quad = np.array([(x_f, 0, z_near), (x_f, 0, z_far), (x_f, top, z_far), (x_f, top, z_near)])
-            draw_plane(canvas, cam, tex, plane_map, quad, wrap=True)
+            draw_plane(canvas, cam, tex, plane_map, quad, wrap=False)
 
     @staticmethod
     def _visible(cam: Camera, objects: list[Instance], keep_out: float) -> tuple[list[Instance], list[float]]:
@@ -90,7 +104,8 @@ class Street:
         if keep_out > 0:
             half = np.array([o.length / 2 for o in objects])
             near_z = np.clip(cam.z, ref[:, 2] - half, ref[:, 2] + half)
-            inside &= np.hypot(ref[:, 0] - cam.x, near_z - cam.z) > keep_out
+            reach = np.array([3.5 if o.kind == "tree" else 0.0 for o in objects])
+            inside &= np.hypot(ref[:, 0] - cam.x, near_z - cam.z) > keep_out + reach
         keep = np.flatnonzero(inside)
         return [objects[i] for i in keep], [float(pts[i, 2]) for i in keep]
 

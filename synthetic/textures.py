@@ -125,8 +125,8 @@ def _paint_markings(img: np.ndarray, style: WorldStyle, x: np.ndarray, z: np.nda
     img *= patches[..., None]
 
 
-def sky_panorama(style: WorldStyle, rng: np.random.Generator, focal: float, height: int) -> np.ndarray:
-    """A cylindrical sky: 2 * height rows (horizon at row ``height``), 2*pi*focal columns (+ wrap)."""
+def sky_panorama(style: WorldStyle, rng: np.random.Generator, focal: float, width: int, height: int) -> np.ndarray:
+    """A cylindrical sky: 2 * height rows (horizon at row ``height``), 2*pi*focal columns + ``width`` (wrap)."""
     circumference = int(2 * math.pi * focal)
     rows = 2 * height
     t = np.clip((height - np.arange(rows, dtype=np.float32)) / (1.2 * height), 0.0, 1.0)[:, None]
@@ -147,4 +147,5 @@ def sky_panorama(style: WorldStyle, rng: np.random.Generator, focal: float, heig
     else:
         sky = sky * (0.94 + 0.1 * noise[..., None])
     sky = np.clip(sky, 0, 255).astype(np.uint8)
-    return np.concatenate([sky, sky[:, : min(circumference, 4096)]], axis=1)
+    reps = 1 + width // circumference + 1
+    return np.concatenate([sky] * reps, axis=1)[:, : circumference + width]
