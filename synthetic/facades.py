@@ -27,7 +27,8 @@ class Building:
     height: float
 
 
-def facade_texture(style: WorldStyle, rng: np.random.Generator) -> tuple[Texture, list[Building]]:
+def facade_texture(style: WorldStyle, rng: np.random.Generator, side: int) -> tuple[Texture, list[Building]]:
+    """The facade texture of one side (-1 left, 1 right); empty where that side is a park."""
     ppm = FACADE_PPM
     rows, cols = int(MAX_HEIGHT * ppm), int(PERIOD * ppm)
     img = np.zeros((rows, cols, 3), np.float32)
@@ -37,7 +38,7 @@ def facade_texture(style: WorldStyle, rng: np.random.Generator) -> tuple[Texture
     buildings: list[Building] = []
     z = 0.0
     tall_bias = rng.uniform(0.0, 1.0)
-    while z < PERIOD - 4.0:
+    while z < PERIOD - 4.0 and side not in style.open_sides:
         if buildings and rng.random() < 0.12:
             z += rng.uniform(1.5, 6.0)  # a gap
             continue

@@ -13,7 +13,7 @@ from synthetic.scene import SceneConfig, StreetSceneVideo
 PREVIEW_ROWS: tuple[tuple[str, SceneConfig], ...] = (
     ("drive, seed 0", SceneConfig(seed=0, scenario="drive")),
     ("pan, seed 3", SceneConfig(seed=3, scenario="pan")),
-    ("static, seed 5", SceneConfig(seed=5, scenario="static")),
+    ("static, seed 4 (park on one side)", SceneConfig(seed=4, scenario="static")),
     ("cuts, seed 9", SceneConfig(seed=9, scenario="cuts", cut_every=25)),
     ("drive, seed 12, fog+noise", SceneConfig(seed=12, corruption="fog+noise", severity=0.6)),
 )

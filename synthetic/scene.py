@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from synthetic.street import Street
 from synthetic.world import SCENARIOS
 
 SHOT_SCENARIOS: tuple[str, ...] = ("drive", "pan", "static")
-_WORLDS_KEPT = 3
+_WORLDS_KEPT = 4  # built streets shared by all videos in the process (about 25 MB each at 480x360)
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,6 @@ class StreetSceneVideo:
     def __init__(self, config: SceneConfig) -> None:
         self.config = config
         self._corruptions = parse_corruptions(config.corruption)
-        self._streets: OrderedDict[int, tuple[Street, SensorNoise]] = OrderedDict()
         self._plans: dict[tuple[int, int, str], CameraPlan] = {}
 
     def __len__(self) -> int:
@@ -120,13 +119,10 @@ class StreetSceneVideo:
         return _Shot(world_seed, shot, rnd.choice(SHOT_SCENARIOS), start + local)
 
     def _street(self, world_seed: int) -> tuple[Street, SensorNoise]:
-        entry = self._streets.get(world_seed)
-        if entry is None:
-            cfg = self.config
-            entry = (Street(world_seed, cfg.width, cfg.height), SensorNoise(world_seed, cfg.width, cfg.height))
-            self._streets[world_seed] = entry
-            while len(self._streets) > _WORLDS_KEPT:
-                self._streets.popitem(last=False)
-        else:
-            self._streets.move_to_end(world_seed)
-        return entry
+        return _built_street(world_seed, self.config.width, self.config.height)
+
+
+@lru_cache(maxsize=_WORLDS_KEPT)
+def _built_street(world_seed: int, width: int, height: int) -> tuple[Street, SensorNoise]:
+    """Streets are deterministic and read-only once built, so videos of the same world share them."""
+    return Street(world_seed, width, height), SensorNoise(world_seed, width, height)

@@ -40,8 +40,8 @@ class Street:
         self.style: WorldStyle = make_style(seed)
         self.width, self.height = width, height
         s = self.style
-        self.facade_left, left_buildings = facade_texture(s, generator(seed, 1))
-        self.facade_right, right_buildings = facade_texture(s, generator(seed, 2))
+        self.facade_left, left_buildings = facade_texture(s, generator(seed, 1), -1)
+        self.facade_right, right_buildings = facade_texture(s, generator(seed, 2), 1)
         self.facade_left, self.facade_right = _unrolled(self.facade_left), _unrolled(self.facade_right)
         shadows = []
         if s.shadow_length > 0:  # buildings on the sun's side throw shadows across the street

@@ -60,11 +60,18 @@ class WorldStyle:
     hfov_deg: float
     drive_speed: float
     autumn: float  # fraction of autumn-coloured trees
+    open_sides: tuple[int, ...] = ()  # sides (-1 left, 1 right) with a park instead of buildings
     streams: tuple[Stream, ...] = field(default=())
 
 
 def _color(rnd: KeyedRandom, options: tuple[tuple[int, int, int], ...], amount: float) -> tuple[int, int, int]:
     return rnd.jitter_color(rnd.choice(options), amount)
+
+
+def _open_sides(seed: int) -> tuple[int, ...]:
+    """One street in five has a park on one side (drawn apart so other choices do not shift)."""
+    rnd = KeyedRandom(seed, 0x58)
+    return (rnd.choice((-1, 1)),) if rnd.chance(0.2) else ()
 
 
 def make_style(seed: int) -> WorldStyle:
@@ -103,6 +110,7 @@ def make_style(seed: int) -> WorldStyle:
         hfov_deg=rnd.uniform(58.0, 80.0),
         drive_speed=rnd.uniform(5.0, 12.0),
         autumn=rnd.choice((0.0, 0.0, 0.15, 0.5)),
+        open_sides=_open_sides(seed),
     )
     return _with_streams(style, rnd)
 
@@ -123,6 +131,10 @@ def _with_streams(style: WorldStyle, rnd: KeyedRandom) -> WorldStyle:
         curb_band = road + side * 0.9
         add("tree", curb_band + side * 0.2, tree_spacing, tree_density, lateral_jitter=0.2)
         add("bush", facade - side * 0.7, rnd.uniform(9, 20), rnd.uniform(0.1, 0.6), lateral_jitter=0.2)
+        if side in s.open_sides:  # a park: a tree line and a hedge where the buildings would be
+            add("tree", facade + side * 1.5, rnd.uniform(4.0, 7.0), 0.9, lateral_jitter=1.5)
+            add("tree", facade + side * 7.0, rnd.uniform(5.0, 9.0), 0.8, lateral_jitter=2.5)
+            add("bush", facade - side * 0.2, 2.5, 0.9, lateral_jitter=0.1)
         add("lamp", road + side * 0.45, rnd.uniform(22, 38), rnd.uniform(0.7, 1.0))
         add("sign", road + side * 0.5, rnd.uniform(20, 45), rnd.uniform(0.6, 1.0))
         add("light", road + side * 0.5, rnd.uniform(60, 120), rnd.uniform(0.3, 0.9))
