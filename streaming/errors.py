@@ -18,3 +18,7 @@ class TooManyStreamsError(StreamingError):
 
 class SourceError(StreamingError):
     """A frame source could not be opened or stopped delivering frames."""
+
+
+class MissingImageError(StreamingError, ValueError):
+    """Motion-aware smoothing was asked to blend a prediction without the frame it came from."""

@@ -37,6 +37,11 @@ class StreamConfig:
     ``tau`` is the importance time constant on ``clock`` (seconds or frames); ``window`` is K, the
     number of predictions blended including the current one (0 = unbounded incremental form);
     ``samples`` is N for ``bnn``; ``max_gap`` (seconds) resets the buffer after a pause.
+
+    Beyond the paper (docs/motion.md): ``motion`` aligns the buffered predictions to the current frame
+    with optical flow and weights them per pixel by validity and photometric similarity (smoothing
+    modes only; needs the frame image with every prediction and a window K >= 1); ``spatial_sigma``
+    (pixels at the network's resolution, 0 = off) blurs each prediction before it is blended.
     """
 
     mode: Mode = Mode.VQBNN
@@ -45,6 +50,8 @@ class StreamConfig:
     window: int = 6
     samples: int = 30
     max_gap: float = 2.0
+    motion: bool = False
+    spatial_sigma: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 < self.tau <= 3600:
@@ -57,3 +64,9 @@ class StreamConfig:
             raise ValueError(f"samples must be in [1, 256], got {self.samples}")
         if not self.max_gap > 0:
             raise ValueError(f"max_gap must be > 0 seconds, got {self.max_gap}")
+        if not isinstance(self.motion, bool):
+            raise ValueError(f"motion must be true or false, got {self.motion!r}")
+        if self.motion and self.window < 1:
+            raise ValueError("motion-aware smoothing needs a window K >= 1 (not the incremental form, K = 0)")
+        if not 0.0 <= self.spatial_sigma <= 16.0:
+            raise ValueError(f"spatial_sigma must be in [0, 16] pixels (0 = off), got {self.spatial_sigma}")

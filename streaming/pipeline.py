@@ -29,7 +29,7 @@ class StreamPipeline:
         config = self.session.config
         prediction = predict_batch(self.segmenter, batch, config.mode, config.samples)
         member = None if prediction.member_entropy is None else prediction.member_entropy[0]
-        return self.session.consume(prediction.probs[0], timestamp, member)
+        return self.session.consume(prediction.probs[0], timestamp, member, image=image)
 
     def reset(self) -> None:
         self.session.reset()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import torch
 
 from streaming.importance import Clock, Importance
 from streaming.modes import Mode, StreamConfig
+from streaming.motion import MotionSmoother
 from streaming.smoothing import TemporalSmoother
+from streaming.spatial import GaussianBlur
 from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
 
 
@@ -18,6 +21,7 @@ class SessionStats:
     frames: int = 0
     dropped: int = 0
     resets: int = 0
+    cuts: int = 0  # scene cuts detected by motion-aware smoothing (each also reset the buffer)
     created_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.monotonic)
 
@@ -49,10 +53,21 @@ class StreamSession:
         self.last_timestamp: float | None = None
         self.config = config
         self._smoother = self._build_smoother(config)
+        self._blur = self._build_blur(config)
 
-    def _build_smoother(self, config: StreamConfig) -> TemporalSmoother:
+    def _build_smoother(self, config: StreamConfig) -> TemporalSmoother | MotionSmoother:
         importance = Importance(config.tau, Clock(config.clock))
+        if config.motion:
+            return MotionSmoother(config.window, self.num_classes, self.size, importance, self.device, self.dtype)
         return TemporalSmoother(config.window, self.num_classes, self.size, importance, self.device, self.dtype)
+
+    def _build_blur(self, config: StreamConfig) -> GaussianBlur | None:
+        return GaussianBlur(config.spatial_sigma, self.device) if config.spatial_sigma > 0 else None
+
+    @property
+    def needs_image(self) -> bool:
+        """Whether ``consume`` must be given the frame image (motion-aware smoothing is on)."""
+        return self.config.motion and self.config.mode.smooths
 
     @property
     def buffer_len(self) -> int:
@@ -63,14 +78,17 @@ class StreamSession:
         return self._smoother.nbytes
 
     def reconfigure(self, **changes: object) -> StreamConfig:
-        """Change mode/tau/window/...; a new window size or clock reallocates (and resets) the buffer."""
+        """Change mode/tau/window/...; a new window size, clock or motion setting reallocates (and resets)
+        the buffer; a new spatial sigma keeps it."""
         new = replace(self.config, **changes)  # type: ignore[arg-type]
-        if (new.window, new.clock) != (self.config.window, self.config.clock):
+        if (new.window, new.clock, new.motion) != (self.config.window, self.config.clock, self.config.motion):
             self._smoother = self._build_smoother(new)
         elif new.tau != self.config.tau:
             self._smoother.importance = Importance(new.tau, Clock(new.clock))
         if new.mode != self.config.mode:
             self._smoother.reset()
+        if new.spatial_sigma != self.config.spatial_sigma:
+            self._blur = self._build_blur(new)
         self.config = new
         return new
 
@@ -83,9 +101,17 @@ class StreamSession:
         return time.time() if timestamp is None else float(timestamp)
 
     def consume(
-        self, probs: torch.Tensor, timestamp: float, member_entropy: torch.Tensor | None = None
+        self,
+        probs: torch.Tensor,
+        timestamp: float,
+        member_entropy: torch.Tensor | None = None,
+        image: np.ndarray | None = None,
     ) -> UncertaintyMaps:
-        """This frame's maps from its prediction ``(C, h, w)``, per the stream's mode."""
+        """This frame's maps from its prediction ``(C, h, w)``, per the stream's mode.
+
+        ``image`` is the frame the prediction came from (RGB uint8, any size); it is needed only when
+        ``needs_image`` (motion-aware smoothing), and then ``MissingImageError`` is raised without it.
+        """
         if self.last_timestamp is not None and (
             timestamp - self.last_timestamp > self.config.max_gap or timestamp < self.last_timestamp
         ):
@@ -94,7 +120,13 @@ class StreamSession:
         self.stats.frames += 1
         self.stats.last_seen = time.monotonic()
         self.last_timestamp = timestamp
+        if self._blur is not None:
+            probs, member_entropy = self._blur(probs, member_entropy)
         if self.config.mode.smooths:
+            if isinstance(self._smoother, MotionSmoother):
+                maps = self._smoother.push(probs, timestamp, self.frame_index, member_entropy, image)
+                self.stats.cuts += int(self._smoother.last_cut)
+                return maps
             return self._smoother.push(probs, timestamp, self.frame_index, member_entropy)
         expected = entropy(probs, dim=0) if member_entropy is None else member_entropy
         return uncertainty_maps(probs.float(), expected.float())
