@@ -1,0 +1,1 @@
+"""Sub-commands of ``vqseg`` that the evaluation package implements."""

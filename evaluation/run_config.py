@@ -1,0 +1,66 @@
+"""What a report says about how it was made: model, settings, data, machine, wall time."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from evaluation.suite import SequenceSpec
+from models import Segmenter, default_checkpoint_path
+from streaming import Mode, StreamConfig
+
+
+def file_digest(path: Path, length: int = 12) -> str | None:
+    """Leading hex digits of the file's SHA-256 (None when it cannot be read)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:length]
+    except OSError:
+        return None
+
+
+def describe_run(
+    model: Path | None,
+    segmenter: Segmenter,
+    config: StreamConfig,
+    modes: Sequence[Mode],
+    specs: Sequence[SequenceSpec],
+    quick: bool,
+    seed: int,
+) -> dict[str, Any]:
+    """The ``config`` section of the report (``wall_seconds`` is added when the run ends)."""
+    path = model or default_checkpoint_path()
+    h, w = segmenter.meta.input_size
+    first = specs[0]
+    return {
+        "model": "default" if model is None else str(model),
+        "model_file": str(path),
+        "model_sha256": file_digest(path),
+        "model_name": segmenter.meta.name,
+        "backend": segmenter.backend,
+        "device": str(segmenter.device),
+        "device_name": torch.cuda.get_device_name(segmenter.device)
+        if segmenter.device.type == "cuda"
+        else platform.processor() or platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+        "network_size": f"{h}x{w}",
+        "labels_compared_at": "network resolution (ground truth resized with nearest neighbour)",
+        "modes": [m.value for m in modes],
+        "tau": config.tau,
+        "clock": config.clock,
+        "window": config.window,
+        "samples": config.samples,
+        "sequences": len(specs),
+        "frames": first.frames,
+        "sequence_names": [s.name for s in specs],
+        "seeds": [s.seed for s in specs],
+        "render_size": f"{first.size[0]}x{first.size[1]}",
+        "fps": first.fps,
+        "severity": first.severity,
+        "quick": quick,
+        "seed": seed,
+    }

@@ -1,0 +1,151 @@
+"""Run the inference modes side by side over the same sequences, scoring and timing each.
+
+Per sequence every mode gets its own fresh ``StreamPipeline`` (an empty ring buffer); frames are fed
+in time order with their capture timestamps. For each frame the modes take turns (the order rotates
+from frame to frame so no mode always runs on a warm or cold cache), and each mode's
+``pipeline.process`` (prepare + forward pass(es) + blend + uncertainty maps) is timed with the
+device synchronised, so the frames per second of all modes come from the same run. Scoring happens
+outside the timed part, on the device, against labels resized (nearest) to the network's resolution.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from evaluation.metrics import SegmentationMetrics
+from evaluation.suite import EvalSequence
+from evaluation.timing import synchronize
+from models import Segmenter
+from streaming import Mode, StreamConfig, StreamPipeline, UncertaintyMaps
+
+
+@dataclass
+class Snapshot:
+    """One frame's outputs on the host, for pictures: maps at network resolution, image as captured."""
+
+    image: np.ndarray
+    labels: np.ndarray
+    entropy: np.ndarray
+    mutual_info: np.ndarray
+    truth: np.ndarray | None = None
+
+    @classmethod
+    def capture(cls, image: np.ndarray, maps: UncertaintyMaps, truth: torch.Tensor | None) -> Snapshot:
+        return cls(
+            image=image,
+            labels=maps.labels.cpu().numpy().astype(np.uint8),
+            entropy=maps.entropy_normalised.clamp(0, 1).float().cpu().numpy(),
+            mutual_info=maps.mutual_info_normalised.clamp(0, 1).float().cpu().numpy(),
+            truth=None if truth is None else truth.cpu().numpy(),
+        )
+
+
+@dataclass
+class ModeRun:
+    """Everything one mode produced over the sequences of a run."""
+
+    mode: Mode
+    metrics: SegmentationMetrics = field(default_factory=SegmentationMetrics)
+    per_sequence: dict[str, SegmentationMetrics] = field(default_factory=dict)
+    seconds: float = 0.0
+    frames: int = 0
+    labelled_frames: int = 0
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    _entropy: list[torch.Tensor] = field(default_factory=list)
+    _mutual_info: list[torch.Tensor] = field(default_factory=list)
+    frame_sequence: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else math.nan
+
+    def record(self, sequence: str, maps: UncertaintyMaps) -> None:
+        """Keep the frame's mean normalised entropy and MI (device scalars: no sync per frame)."""
+        self._entropy.append(maps.entropy_normalised.float().mean())
+        self._mutual_info.append(maps.mutual_info_normalised.float().mean())
+        self.frame_sequence.append(sequence)
+
+    @property
+    def frame_entropy(self) -> np.ndarray:
+        """Per frame: mean normalised predictive entropy, in time order over all sequences."""
+        return torch.stack(self._entropy).cpu().double().numpy() if self._entropy else np.zeros(0)
+
+    @property
+    def frame_mutual_info(self) -> np.ndarray:
+        """Per frame: mean normalised mutual information."""
+        return torch.stack(self._mutual_info).cpu().double().numpy() if self._mutual_info else np.zeros(0)
+
+    def summary(self) -> dict[str, float]:
+        """Metrics (fractions) when labelled, mean uncertainties, and this run's frames per second."""
+        out: dict[str, float] = self.metrics.compute() if self.labelled_frames else {}
+        entropy, mutual_info = self.frame_entropy, self.frame_mutual_info
+        out["mean_entropy"] = float(entropy.mean()) if entropy.size else math.nan
+        out["mean_mutual_info"] = float(mutual_info.mean()) if mutual_info.size else math.nan
+        out["fps_eval_loop"] = self.fps
+        out["frames"] = float(self.frames)
+        return out
+
+
+def snapshot_index(length: int) -> int:
+    """The frame pictured per sequence: three quarters in, so buffers are full and past a mid-sequence cut."""
+    return max(0, min(length - 1, (3 * length) // 4))
+
+
+def evaluate_modes(
+    segmenter: Segmenter,
+    sequences: Sequence[EvalSequence],
+    modes: Sequence[Mode],
+    config: StreamConfig,
+    progress: bool = True,
+    desc: str = "evaluating",
+) -> dict[str, ModeRun]:
+    """Run every mode over every sequence; returns a ``ModeRun`` per mode name.
+
+    ``config`` gives tau, clock, window K, samples N and max_gap; its ``mode`` is replaced per mode.
+    Sequences without labels (real clips) are run and timed, and their per-frame uncertainty kept,
+    but not scored.
+    """
+    if not modes:
+        raise ValueError("no modes to evaluate")
+    device = segmenter.device
+    runs = {mode.value: ModeRun(mode) for mode in modes}
+    total = sum(len(s) for s in sequences)
+    bar = tqdm(total=total, desc=desc, unit="frame", disable=not progress, mininterval=1.0)
+    for sequence in sequences:
+        labels = sequence.labels_at(segmenter.meta.input_size, device)
+        pipelines = {m: StreamPipeline(segmenter, replace(config, mode=m), stream_id=sequence.name) for m in modes}
+        if labels is not None:
+            for run in runs.values():
+                run.per_sequence[sequence.name] = SegmentationMetrics()
+        pictured = snapshot_index(len(sequence))
+        bar.set_postfix_str(sequence.name)
+        for i, (image, timestamp) in enumerate(zip(sequence.images, sequence.timestamps, strict=True)):
+            shift = i % len(modes)
+            for mode in (*modes[shift:], *modes[:shift]):
+                run = runs[mode.value]
+                synchronize(device)
+                start = time.perf_counter()
+                maps = pipelines[mode].process(image, timestamp)
+                synchronize(device)
+                run.seconds += time.perf_counter() - start
+                run.frames += 1
+                run.record(sequence.name, maps)
+                truth = None if labels is None else labels[i]
+                if truth is not None:
+                    run.metrics.update(maps.probs, truth)
+                    run.per_sequence[sequence.name].update(maps.probs, truth)
+                    run.labelled_frames += 1
+                if i == pictured:
+                    run.snapshots[sequence.name] = Snapshot.capture(image, maps, truth)
+            bar.update(1)
+        for run in runs.values():
+            run.metrics.update_sequence_boundary()
+    bar.close()
+    return runs
