@@ -1,0 +1,196 @@
+"""One open WebSocket of the streaming client: send frames, match results to them, bound what is in flight.
+
+Results come in frame order, but frames the server dropped (newest frame wins) get no reply. A result
+is matched to the frame whose timestamp it carries; every frame sent before that one and still
+unanswered was dropped. Where timestamps do not match (another connection on the stream), the
+server's ``dropped`` counter says how many to skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from server.client_feed import FrameFeed
+from server.client_result import ClientStats, FrameResult, decode_result
+
+log = logging.getLogger(__name__)
+
+_POLL = 0.5  # seconds between checks for finished senders and expired frames
+_CLOSE_TIMEOUT = 3.0
+
+
+@dataclass
+class Pending:
+    """A frame sent and not yet answered."""
+
+    timestamp: float
+    sent_at: float  # time.monotonic() when the client took the frame, before encoding
+    index: int
+    image: np.ndarray | None
+
+
+def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
+    """RGB (or grey) uint8 to JPEG bytes."""
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("cannot encode frame as JPEG")
+    return data.tobytes()
+
+
+def _same_time(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+class FrameExchange:
+    """Sends ``feed`` over ``ws`` and yields results until the feed ends and every frame is answered.
+
+    Raises ``ConnectionClosed`` when the connection breaks; ``closed_normally`` then says whether the
+    server closed it with 1000 (stream deleted: stop, do not reconnect).
+    """
+
+    def __init__(
+        self,
+        ws: ClientConnection,
+        feed: FrameFeed,
+        stats: ClientStats,
+        max_in_flight: int,
+        jpeg_quality: int,
+        result_timeout: float,
+        keep_images: bool,
+    ) -> None:
+        self.ws = ws
+        self.feed = feed
+        self.stats = stats
+        self.max_in_flight = max_in_flight
+        self.jpeg_quality = jpeg_quality
+        self.result_timeout = result_timeout
+        self.keep_images = keep_images
+        self.closed_normally = False
+        self.pending: deque[Pending] = deque()
+        self._room = asyncio.Condition()
+        self._sender: asyncio.Task[None] | None = None
+
+    async def run(self) -> AsyncIterator[FrameResult]:
+        self._sender = asyncio.create_task(self._send_all(), name="vqseg-client-sender")
+        while True:
+            if self._sender.done():
+                self._sender.result()  # re-raises ConnectionClosed or an encoding error
+                if not self.pending:
+                    await self._close()
+                    return
+            try:
+                text = await asyncio.wait_for(self.ws.recv(), _POLL)
+            except TimeoutError:
+                await self._expire()
+                continue
+            except ConnectionClosed as exc:
+                self.closed_normally = exc.rcvd is not None and exc.rcvd.code == 1000
+                await self._lose_pending()
+                raise
+            result = await self._handle(text)
+            if result is not None:
+                yield result
+
+    async def shutdown(self) -> None:
+        """Stop sending and close the connection (bounded)."""
+        if self._sender is not None and not self._sender.done():
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, Exception):
+                await asyncio.wait_for(self._sender, _CLOSE_TIMEOUT)
+        await self._close()
+
+    async def _close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ws.close(), _CLOSE_TIMEOUT)
+
+    async def _send_all(self) -> None:
+        while True:
+            if self.feed.live:  # newest frame wins: wait for room first, then take the freshest frame
+                await self._wait_for_room()
+                frame = await self.feed.next()
+            else:  # every frame, at the source's pace, then wait for room
+                frame = await self.feed.next()
+                await self._wait_for_room()
+            if frame is None:
+                return
+            taken = time.monotonic()
+            jpeg = await asyncio.to_thread(encode_jpeg, frame.image, self.jpeg_quality)
+            if frame.after_gap:  # the source reconnected: restart the stream's buffer
+                await self.ws.send(json.dumps({"type": "reset"}))
+            self.pending.append(Pending(frame.timestamp, taken, frame.index, frame.image if self.keep_images else None))
+            await self.ws.send(json.dumps({"type": "frame", "timestamp": frame.timestamp}))
+            await self.ws.send(jpeg)
+            self.stats.sent += 1
+
+    async def _wait_for_room(self) -> None:
+        async with self._room:
+            await self._room.wait_for(lambda: len(self.pending) < self.max_in_flight)
+
+    async def _free(self) -> None:
+        async with self._room:
+            self._room.notify_all()
+
+    async def _handle(self, text: str | bytes) -> FrameResult | None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            log.warning("ignoring a message that is not JSON")
+            return None
+        kind = message.get("type")
+        if kind == "result":
+            result = await asyncio.to_thread(decode_result, message)
+            self._match(result)
+            self.stats.record(result)
+            await self._free()
+            return result
+        if kind == "error":
+            log.warning("server refused a frame: %s: %s", message.get("code"), message.get("message"))
+            if self.pending:
+                self.pending.popleft()
+                self.stats.refused += 1
+                await self._free()
+        return None  # hello, acks, pongs and unknown messages (protocol: ignore what you do not know)
+
+    def _match(self, result: FrameResult) -> None:
+        position = next((i for i, p in enumerate(self.pending) if _same_time(p.timestamp, result.timestamp)), None)
+        if position is None:  # not ours by timestamp: skip as many as the server says it dropped
+            position = max(0, min(len(self.pending), result.dropped - self.stats.dropped)) if self.pending else None
+            if position is not None and position >= len(self.pending):
+                position = len(self.pending) - 1
+        if position is None:
+            return
+        for _ in range(position):
+            self.pending.popleft()  # dropped by the server (newest frame wins)
+        frame = self.pending.popleft()
+        result.latency_ms = (time.monotonic() - frame.sent_at) * 1000.0
+        result.source_index = frame.index
+        result.image = frame.image
+
+    async def _expire(self) -> None:
+        now = time.monotonic()
+        expired = 0
+        while self.pending and now - self.pending[0].sent_at > self.result_timeout:
+            self.pending.popleft()
+            expired += 1
+        if expired:
+            self.stats.lost += expired
+            log.warning("%d frame(s) unanswered after %.0fs; given up", expired, self.result_timeout)
+            await self._free()
+
+    async def _lose_pending(self) -> None:
+        self.stats.lost += len(self.pending)
+        self.pending.clear()
+        await self._free()

@@ -1,0 +1,63 @@
+"""``vqseg serve``: the HTTP + WebSocket inference server (settings: env ``VQSEG_*``, then these flags)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from models import BACKENDS, default_checkpoint_path
+
+log = logging.getLogger(__name__)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="bind address (default 127.0.0.1; VQSEG_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 8000; VQSEG_PORT)")
+    parser.add_argument("--model", help="checkpoint (.pt) or ONNX file (default: the embedded model)")
+    parser.add_argument("--backend", choices=BACKENDS, help="inference backend (default: from the file)")
+    parser.add_argument("--device", help="auto | cpu | cuda[:N] (default auto)")
+    parser.add_argument("--mode", choices=("dnn", "bnn", "vqdnn", "vqbnn"), help="default stream mode (vqbnn)")
+    parser.add_argument("--tau", type=float, help="importance time constant in seconds (default 1.25/15)")
+    parser.add_argument("--window", type=int, help="K, predictions blended per frame (default 6)")
+    parser.add_argument("--samples", type=int, help="N passes for bnn (default 30)")
+    parser.add_argument("--max-streams", type=int, help="live streams at most (default 64)")
+    parser.add_argument("--idle-timeout", type=float, help="seconds before an idle stream is removed (300)")
+    parser.add_argument("--max-batch", type=int, help="frames per forward batch at most (8)")
+    parser.add_argument("--max-wait-ms", type=float, help="wait for more frames to batch, ms (5)")
+    parser.add_argument("--api-key-file", type=Path, help="file holding the API key(s), comma separated")
+    parser.add_argument("--cors-origin", action="append", dest="cors_origins", help="allowed origin (repeatable)")
+    parser.add_argument("--log-level", dest="server_log_level", help="uvicorn log level (info)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from server.app import create_app
+    from server.serving import make_server
+    from server.settings import load_settings
+
+    overrides = {
+        "host": args.host, "port": args.port, "model": args.model, "backend": args.backend, "device": args.device,
+        "mode": args.mode, "tau": args.tau, "window": args.window, "samples": args.samples,
+        "max_streams": args.max_streams, "idle_timeout": args.idle_timeout, "max_batch": args.max_batch,
+        "max_wait_ms": args.max_wait_ms, "cors_origins": args.cors_origins, "log_level": args.server_log_level,
+    }
+    if args.api_key_file is not None:
+        try:
+            overrides["api_key"] = args.api_key_file.read_text().strip()
+        except OSError as exc:
+            print(f"vqseg serve: cannot read the API key file: {exc}")
+            return 2
+    try:
+        settings = load_settings(**overrides)
+    except ValidationError as exc:
+        print(f"vqseg serve: invalid settings:\n{exc}")
+        return 2
+    model = Path(settings.model) if settings.model else default_checkpoint_path()
+    if not model.is_file():
+        print(f"vqseg serve: no model file at {model} (train one with 'vqseg train', or pass --model)")
+        return 2
+    server = make_server(create_app(settings), settings)
+    server.run()  # SIGTERM/SIGINT: graceful shutdown (server.serving.GracefulServer)
+    return 0

@@ -1,0 +1,125 @@
+"""Encoded frames (JPEG/PNG bytes) to RGB pixels, with every limit checked before the full decode.
+
+Order: content type, byte size, format (magic bytes), declared pixel dimensions from the image header
+(PNG ``IHDR`` / JPEG ``SOFn``), and only then ``cv2.imdecode``. A decompression bomb — a small file
+that declares a huge image — is refused with 413 without allocating its pixels.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from server.errors import FrameTooLarge, ImageError, UnsupportedMediaType
+
+ACCEPTED_TYPES = ("image/jpeg", "image/jpg", "image/png", "application/octet-stream")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+_OTHER_FORMATS = {b"GIF8": "GIF", b"BM": "BMP", b"RIFF": "WebP", b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
+# SOF markers carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share the range but do not.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+@dataclass(frozen=True)
+class FrameLimits:
+    max_bytes: int
+    max_pixels: int
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    image: np.ndarray  # RGB uint8 (H, W, 3)
+    decode_ms: float
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+def check_content_type(content_type: str | None) -> None:
+    """415 unless the declared type is JPEG, PNG or raw bytes (multipart is handled by the caller)."""
+    if not content_type:
+        return  # sniffed from the bytes
+    base = content_type.split(";", 1)[0].strip().lower()
+    if base not in ACCEPTED_TYPES:
+        raise UnsupportedMediaType(f"unsupported content type {base!r}; send image/jpeg or image/png")
+
+
+def sniff_format(data: bytes) -> str:
+    """``png`` or ``jpeg`` from the magic bytes; 415 for other image formats, 400 for anything else."""
+    if data.startswith(PNG_MAGIC):
+        return "png"
+    if data.startswith(JPEG_MAGIC):
+        return "jpeg"
+    for magic, name in _OTHER_FORMATS.items():
+        if data.startswith(magic):
+            raise UnsupportedMediaType(f"{name} images are not supported; send JPEG or PNG")
+    raise ImageError("not a JPEG or PNG image" if data else "empty frame")
+
+
+def declared_size(data: bytes, fmt: str) -> tuple[int, int]:
+    """(width, height) as the header declares it, without decoding pixels."""
+    if fmt == "png":
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise ImageError("truncated PNG header")
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    return _jpeg_size(data)
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    pos, end = 2, len(data)
+    while pos + 4 <= end:
+        if data[pos] != 0xFF:
+            raise ImageError("corrupt JPEG header")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # standalone markers
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in _SOF_MARKERS:
+            if pos + 9 > end:
+                break
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return int(width), int(height)
+        if marker == 0xDA or length < 2:  # start of scan before any frame header
+            break
+        pos += 2 + length
+    raise ImageError("JPEG without a frame header")
+
+
+def check_frame(data: bytes, limits: FrameLimits) -> tuple[int, int]:
+    """All checks before decoding; returns the declared (width, height)."""
+    if len(data) > limits.max_bytes:
+        raise FrameTooLarge(f"frame is {len(data)} bytes; the limit is {limits.max_bytes}")
+    fmt = sniff_format(data)
+    width, height = declared_size(data, fmt)
+    if width <= 0 or height <= 0:
+        raise ImageError(f"image declares an empty size {width}x{height}")
+    if width * height > limits.max_pixels:
+        raise FrameTooLarge(f"image is {width}x{height} pixels; the limit is {limits.max_pixels} pixels")
+    return width, height
+
+
+def decode_frame(data: bytes, limits: FrameLimits) -> DecodedFrame:
+    """Validate, then decode with OpenCV to RGB uint8 (grey, RGBA and 16-bit inputs converted)."""
+    start = time.perf_counter()
+    width, height = check_frame(data, limits)
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None or bgr.ndim != 3:
+        raise ImageError("cannot decode image (corrupt or truncated)")
+    if bgr.shape[:2] != (height, width):
+        raise ImageError(f"image header says {width}x{height} but the pixels are {bgr.shape[1]}x{bgr.shape[0]}")
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return DecodedFrame(rgb, (time.perf_counter() - start) * 1000.0)

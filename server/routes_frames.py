@@ -1,0 +1,59 @@
+"""``POST /v1/streams/{stream_id}/frames``: one frame of a stream; its ring buffer carries over."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from server.deps import KeyOwner, ReadyRuntime, StreamId
+from server.jobs import FrameJob
+from server.params import config_changes, parse_format, parse_maps
+from server.replies import result_response
+from server.upload import FRAME_BODY_OPENAPI, read_frame
+
+router = APIRouter(tags=["frames"])
+
+
+@router.post(
+    "/v1/streams/{stream_id}/frames",
+    summary="Segment the next frame of a stream (created on first use)",
+    openapi_extra=FRAME_BODY_OPENAPI,
+    responses={200: {"content": {"application/json": {}, "image/png": {}}, "description": "result (docs/protocol.md)"}},
+)
+async def post_frame(
+    request: Request,
+    stream_id: StreamId,
+    runtime: ReadyRuntime,
+    owner: KeyOwner,
+    mode: Annotated[str | None, Query(description="dnn | bnn | vqdnn | vqbnn (stream default: vqbnn)")] = None,
+    tau: Annotated[float | None, Query(description="importance time constant, on `clock`")] = None,
+    clock: Annotated[str | None, Query(description="seconds | frames")] = None,
+    window: Annotated[int | None, Query(description="K, predictions blended (0 = incremental)")] = None,
+    samples: Annotated[int | None, Query(description="N for bnn")] = None,
+    max_gap: Annotated[float | None, Query(description="seconds after which the buffer restarts")] = None,
+    motion: Annotated[bool | None, Query(description="motion-aware smoothing (docs/motion.md)")] = None,
+    spatial_sigma: Annotated[float | None, Query(description="blur before blending, pixels (0 = off)")] = None,
+    timestamp: Annotated[float | None, Query(description="capture time in seconds (default: arrival time)")] = None,
+    maps: Annotated[str | None, Query(description="extra 16-bit maps, comma separated")] = None,
+    format: Annotated[str, Query(description="json, or png: a colour overlay for people")] = "json",
+) -> Response:
+    received = time.perf_counter()
+    arrival = time.time()
+    given = {
+        "mode": mode, "tau": tau, "clock": clock, "window": window, "samples": samples, "max_gap": max_gap,
+        "motion": motion, "spatial_sigma": spatial_sigma,
+    }
+    changes = config_changes(runtime.settings.stream_defaults(), given)
+    extra, fmt = parse_maps(maps), parse_format(format)
+    data = await read_frame(request, runtime.limits.max_bytes)
+    frame = await runtime.decode(data)
+    entry, created = runtime.directory.open(stream_id, "push", owner, changes)
+    job = FrameJob(
+        frame.image, arrival if timestamp is None else timestamp, received, session=entry.session,
+        changes={} if created else changes, maps=extra, fmt=fmt, decode_ms=frame.decode_ms,
+    )
+    async with entry.rest_lock:  # REST frames of one stream run in arrival order, none dropped
+        result = await runtime.process(job)
+    return result_response(result)

@@ -1,0 +1,94 @@
+"""Streams as a resource: list, inspect, delete; and ``POST /v1/streams`` for server-pulled sources."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.deps import ExistingStream, KeyOwner, ReadyRuntime
+from server.fanout import End
+from server.ingest import SourceIngest, needs_background_open
+from server.params import config_changes
+from server.runtime import Runtime
+from server.streams import StreamEntry
+from streaming import STREAM_ID_PATTERN
+from streaming.sources import FrameSource, open_source
+
+router = APIRouter(tags=["streams"])
+
+
+class PullRequest(BaseModel):
+    """A source the server reads itself; stream settings are optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, max_length=4096, description="rtsp://..., synthetic:street?..., a file, 0")
+    stream_id: str | None = Field(None, pattern=STREAM_ID_PATTERN.pattern, description="default: generated")
+    loop: bool = Field(False, description="restart files and finite scenes at their end")
+    mode: str | None = None
+    tau: float | None = None
+    clock: str | None = None
+    window: int | None = None
+    samples: int | None = None
+    max_gap: float | None = None
+    motion: bool | None = None
+    spatial_sigma: float | None = None
+
+
+@router.get("/v1/streams", summary="All live streams")
+async def list_streams(runtime: ReadyRuntime, _owner: KeyOwner) -> dict[str, list[dict[str, Any]]]:
+    return {"streams": [e.info() for e in runtime.directory.entries()]}
+
+
+@router.get("/v1/streams/{stream_id}", summary="One stream")
+async def get_stream(entry: ExistingStream, _owner: KeyOwner) -> dict[str, Any]:
+    return entry.info()
+
+
+@router.delete("/v1/streams/{stream_id}", status_code=204, summary="Remove a stream (stops a pulled source)")
+async def delete_stream(entry: ExistingStream, runtime: ReadyRuntime, _owner: KeyOwner) -> Response:
+    runtime.directory.remove(entry.stream_id)
+    return Response(status_code=204)
+
+
+@router.post("/v1/streams", status_code=201, summary="Make the server ingest a source (camera, RTSP, file)")
+async def pull_stream(
+    request: Annotated[PullRequest, Body()], runtime: ReadyRuntime, owner: KeyOwner
+) -> dict[str, Any]:
+    given = request.model_dump(exclude={"source", "stream_id", "loop"})
+    changes = config_changes(runtime.settings.stream_defaults(), given)
+    stream_id = request.stream_id or f"pull-{secrets.token_hex(4)}"
+    directory = runtime.directory
+    if directory.find(stream_id) is not None:
+        directory.open(stream_id, "pull", owner, exclusive=True)  # raises 409
+    source: FrameSource | None = None
+    if not needs_background_open(request.source):
+        source = await asyncio.to_thread(open_source, request.source)  # SourceError -> 422 bad_source
+    try:
+        entry, _ = directory.open(stream_id, "pull", owner, changes, exclusive=True)
+    except BaseException:
+        if source is not None:
+            source.close()
+        raise
+    entry.source = request.source
+    entry.ingest = _start_ingest(runtime, entry, source, request.loop)
+    return entry.info()
+
+
+def _start_ingest(runtime: Runtime, entry: StreamEntry, source: FrameSource | None, repeat: bool) -> SourceIngest:
+    loop = asyncio.get_running_loop()
+
+    def on_end(reason: str) -> None:
+        entry.hub.close(End(reason))
+
+    ingest = SourceIngest(
+        entry.source or "", entry.session, runtime.worker.submit, loop, runtime.deliver, on_end,
+        lambda: entry.hub.demand, source=source, repeat=repeat,
+    )
+    ingest.start()
+    return ingest
+

@@ -1,0 +1,78 @@
+"""``/v1/streams/{stream_id}/subscribe``: any number of watchers receive a stream's results."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from server.auth import check_key, presented_key
+from server.errors import PROTOCOL
+from server.fanout import End, Subscriber
+from server.routes_ws import refuse
+from server.runtime import Runtime
+
+router = APIRouter()
+
+
+@router.websocket("/v1/streams/{stream_id}/subscribe")
+async def subscribe(ws: WebSocket, stream_id: str) -> None:
+    runtime: Runtime = ws.app.state.runtime
+    await ws.accept()
+    try:
+        check_key(runtime.keys, presented_key(ws.headers, ws.query_params))
+        runtime.require_ready()
+        entry = runtime.directory.get(stream_id)
+    except Exception as exc:
+        await refuse(ws, runtime, exc)
+        return
+    want_frame = ws.query_params.get("frame", "").lower() in ("1", "true", "yes")
+    sub = entry.hub.subscribe(want_frame)
+    try:
+        hello = {
+            "type": "hello", "protocol": PROTOCOL, "stream_id": stream_id, "kind": entry.kind, "source": entry.source,
+            "model": runtime.model_info(), "config": entry.info()["config"], "maps": [],
+        }
+        await ws.send_text(json.dumps(hello))
+        writer = asyncio.create_task(_write(ws, sub))
+        reader = asyncio.create_task(_read(ws, sub))
+        try:
+            await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (writer, reader):
+                task.cancel()
+            await asyncio.gather(writer, reader, return_exceptions=True)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        entry.hub.unsubscribe(sub)
+
+
+async def _write(ws: WebSocket, sub: Subscriber) -> None:
+    while True:
+        item = await sub.queue.get()
+        if isinstance(item, End):
+            with contextlib.suppress(Exception):
+                await ws.send_text(item.message())
+                await ws.close(item.code, item.reason[:123])
+            return
+        await ws.send_text(item)
+
+
+async def _read(ws: WebSocket, sub: Subscriber) -> None:
+    """Watchers only ping; anything else is ignored. Returns when the watcher leaves."""
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if not text:
+            continue
+        with contextlib.suppress(ValueError, AttributeError):
+            data = json.loads(text)
+            if data.get("type") == "ping":
+                sub.offer(json.dumps({"type": "pong", "protocol": PROTOCOL, "id": data.get("id"), "time": time.time()}))

@@ -1,0 +1,186 @@
+"""Everything one running server owns, created by the app's lifespan and reached through dependencies.
+
+The runtime starts the inference worker (which loads and warms up the model in its own thread), the
+idle-eviction task and the pools for decoding; ``drain`` (graceful shutdown) stops accepting frames,
+lets in-flight frames finish and closes sockets with 1001; ``stop`` ends every thread with a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+
+from models import Segmenter, load_segmenter
+from server.decode import DecodedFrame, FrameLimits, decode_frame
+from server.errors import NotReady
+from server.jobs import FrameJob, FrameResult
+from server.metrics import ServiceMetrics
+from server.params import config_dict
+from server.settings import Settings
+from server.streams import StreamDirectory
+from server.worker import InferenceWorker, WorkerLimits
+from streaming import MAP_NAMES, SessionRegistry
+
+log = logging.getLogger(__name__)
+
+SegmenterLoader = Callable[[], Segmenter]
+
+
+class Runtime:
+    def __init__(self, settings: Settings, load: SegmenterLoader | None = None) -> None:
+        self.settings = settings
+        self.keys = settings.api_keys()
+        self.limits = FrameLimits(settings.max_frame_bytes, settings.max_frame_pixels)
+        self.metrics = ServiceMetrics(settings.metrics_streams)
+        self.worker = InferenceWorker(
+            load or (lambda: load_segmenter(settings.model, settings.device, settings.backend)),
+            WorkerLimits(settings.max_batch, settings.max_wait_ms, settings.queue_size, settings.encode_threads),
+            self.metrics,
+            on_ready=self._on_model_ready,
+        )
+        self._decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vqseg-decode")
+        self._directory: StreamDirectory | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.closing = False
+        self.started_at = time.time()
+        self._bind_metrics()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.worker.start()
+        self._tasks.append(asyncio.create_task(self._evict_forever(), name="vqseg-evict"))
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Graceful shutdown, part 1: refuse new frames, finish in-flight ones, close sockets (1001)."""
+        if self.closing:
+            return
+        self.closing = True
+        timeout = self.settings.shutdown_timeout if timeout is None else timeout
+        if self._directory is None:
+            return
+        waiters = [c for e in self._directory.entries() for c in e.connections]
+        self._directory.close_all(1001, "server shutting down")
+        closed = [getattr(c, "closed", None) for c in waiters]
+        pending = [w.wait() for w in closed if isinstance(w, asyncio.Event)]
+        if pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*pending), timeout)
+
+    async def stop(self) -> None:
+        """Part 2: cancel tasks, stop pulled sources and the worker, each wait bounded."""
+        await self.drain()
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2.0)
+        timeout = self.settings.shutdown_timeout
+        await asyncio.to_thread(self.worker.stop, timeout)
+        self._decode_pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _evict_forever(self) -> None:
+        period = max(0.05, min(5.0, self.settings.idle_timeout / 4))
+        while True:
+            await asyncio.sleep(period)
+            if self._directory is not None:
+                try:
+                    self._directory.evict_idle()
+                except Exception:
+                    log.exception("idle eviction failed")
+
+    def _on_model_ready(self, segmenter: Segmenter) -> None:  # worker thread, before ready is set
+        registry = SessionRegistry(
+            segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
+            max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
+            default_config=self.settings.stream_defaults(),
+        )
+        self._directory = StreamDirectory(
+            registry, self.settings.subscriber_queue, self.settings.max_streams_per_key,
+            on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
+        )
+
+    # ---- what routes use -------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        return self.worker.ready.is_set() and not self.closing
+
+    def require_ready(self) -> None:
+        if self.closing:
+            raise NotReady("the server is shutting down")
+        if not self.worker.ready.is_set():
+            raise NotReady(self.worker.failure or "the model is still loading")
+
+    @property
+    def directory(self) -> StreamDirectory:
+        self.require_ready()
+        assert self._directory is not None
+        return self._directory
+
+    @property
+    def segmenter(self) -> Segmenter:
+        self.require_ready()
+        assert self.worker.segmenter is not None
+        return self.worker.segmenter
+
+    async def decode(self, data: bytes) -> DecodedFrame:
+        """Check and decode an encoded frame in the decode pool (never on the event loop)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._decode_pool, decode_frame, data, self.limits)
+
+    def submit(self, job: FrameJob) -> asyncio.Future[FrameResult | None]:
+        """Queue ``job`` for the worker (raises Overloaded/NotReady at once); await the answer."""
+        self.require_ready()
+        self.worker.submit(job)
+        return asyncio.wrap_future(job.future)
+
+    def deliver(self, result: FrameResult | None) -> None:
+        """A stream's processed frame reached the loop: summary for metrics, fan-out to watchers."""
+        if result is not None and self._directory is not None:
+            self._directory.deliver(result)
+
+    async def process(self, job: FrameJob) -> FrameResult | None:
+        """Run ``job`` through the worker; None when it was dropped for a newer frame."""
+        result = await self.submit(job)
+        self.deliver(result)
+        return result
+
+    def model_info(self) -> dict[str, Any]:
+        seg = self.segmenter
+        meta = seg.meta
+        return {
+            "name": meta.name,
+            "arch": meta.arch,
+            "classes": list(meta.class_names),
+            "palette": [list(c) for c in meta.palette],
+            "num_classes": meta.num_classes,
+            "input_size": list(meta.input_size),
+            "backend": seg.backend,
+            "device": str(seg.device),
+            "dropout": meta.dropout,
+            "maps": list(MAP_NAMES),
+            "defaults": config_dict(self.settings.stream_defaults()),
+        }
+
+    def _bind_metrics(self) -> None:
+        live = self.metrics.live
+        live.ready = lambda: self.ready
+        live.queue_depth = lambda: self.worker.depth
+        live.active_streams = lambda: len(self._directory) if self._directory is not None else 0
+        live.subscribers = lambda: self._directory.subscriber_count() if self._directory is not None else 0
+        live.buffer_bytes = lambda: self._directory.registry.buffer_bytes() if self._directory is not None else 0
+        live.streams = lambda: self._directory.gauges() if self._directory is not None else []
+        live.gpu_memory = _gpu_memory
+
+
+def _gpu_memory() -> tuple[int, int] | None:
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return None
+    return int(torch.cuda.memory_allocated()), int(torch.cuda.memory_reserved())

@@ -1,0 +1,91 @@
+"""The server's one settings object: env vars ``VQSEG_*``, an optional env file, and CLI overrides.
+
+Nothing is read from the environment at import time: ``load_settings()`` builds a ``Settings`` when
+the server starts (``VQSEG_ENV_FILE`` names an optional ``.env``-style file).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from streaming import Mode, StreamConfig
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Everything ``vqseg serve`` can be told; each field is also ``VQSEG_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="VQSEG_", extra="ignore", validate_default=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    model: str | None = Field(None, description="checkpoint (.pt) or ONNX file; None = the embedded default")
+    backend: Literal["torch", "onnx"] | None = Field(None, description="None: onnx for .onnx files, else torch")
+    device: str = "auto"
+
+    mode: Mode = Mode.VQBNN
+    tau: float = Field(1.25 / 15.0, gt=0, le=3600, description="importance time constant (on `clock`)")
+    clock: Literal["seconds", "frames"] = "seconds"
+    window: int = Field(6, ge=0, le=64, description="K: predictions blended incl. the current one")
+    samples: int = Field(30, ge=1, le=256, description="N forward passes per frame in bnn")
+    max_gap: float = Field(2.0, gt=0, description="seconds without frames after which a buffer restarts")
+
+    max_streams: int = Field(64, ge=1)
+    max_streams_per_key: int = Field(0, ge=0, description="0 = no per-key limit")
+    idle_timeout: float = Field(300.0, gt=0, description="seconds before an idle push stream is removed")
+    max_frame_bytes: int = Field(16 * MiB, ge=1024)
+    max_frame_pixels: int = Field(8192 * 8192, ge=64)
+    max_batch: int = Field(8, ge=1, le=256)
+    max_wait_ms: float = Field(5.0, ge=0, le=1000)
+    queue_size: int = Field(64, ge=1, description="frames waiting for the worker, all streams together")
+    decode_threads: int = Field(2, ge=1, le=64)
+    encode_threads: int = Field(2, ge=1, le=64)
+    subscriber_queue: int = Field(8, ge=1, le=1024, description="results buffered per watcher")
+    metrics_streams: int = Field(20, ge=0, description="streams with their own metrics label; the rest are 'other'")
+    shutdown_timeout: float = Field(10.0, gt=0, description="seconds to finish in-flight frames on shutdown")
+
+    api_key: SecretStr | None = Field(None, description="required X-API-Key; several keys: comma separated")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: str = "info"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _stream_defaults_valid(self) -> Settings:
+        self.stream_defaults()  # raises ValueError on an inconsistent combination
+        return self
+
+    def stream_defaults(self) -> StreamConfig:
+        return StreamConfig(
+            mode=self.mode, tau=self.tau, clock=self.clock, window=self.window, samples=self.samples,
+            max_gap=self.max_gap,
+        )
+
+    def api_keys(self) -> list[str]:
+        if self.api_key is None:
+            return []
+        return [k.strip() for k in self.api_key.get_secret_value().split(",") if k.strip()]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (and ``$VQSEG_ENV_FILE``), with ``overrides`` (CLI flags) on top."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    env_file = os.environ.get("VQSEG_ENV_FILE") or None
+    return Settings(_env_file=env_file, **given)  # type: ignore[call-arg]

@@ -1,0 +1,306 @@
+"""The inference worker: one thread owns the model and runs every stream's frames in batches.
+
+Frames from the event loop (``submit``) wait in per-stream lanes; a stream's newer droppable frame
+replaces its stale waiting one (newest frame wins, counted as dropped). The thread collects up to
+``max_batch`` frames of different streams, waiting at most ``max_wait_ms`` after the first, groups
+them by how the network must run (dropout off; one MC pass; N MC passes for bnn), runs one
+``prepare`` + forward per group, then for each frame its session's blend and the upsampling on the
+device and one copy to the host. PNG encoding runs in a small pool so the next batch can start.
+Results go back through ``concurrent.futures.Future`` (``asyncio.wrap_future`` on the loop side).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import InvalidStateError, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from models import Segmenter
+from server.encode import b64_jpeg, overlay_png, result_fields, result_text
+from server.errors import InvalidParameters, ModelError, NotReady, Overloaded
+from server.frame_maps import HostMaps, maps_to_host
+from server.jobs import FrameJob, FrameResult
+from server.metrics import ServiceMetrics
+from streaming import Mode, StreamConfig, StreamSession, predict_batch, uncertainty_maps
+from streaming.uncertainty import entropy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    max_batch: int = 8
+    max_wait_ms: float = 5.0
+    queue_size: int = 64
+    encode_threads: int = 2
+
+
+class InferenceWorker:
+    """Loads the model in its own thread, warms it up, then serves batches until ``stop``."""
+
+    def __init__(
+        self,
+        load: Callable[[], Segmenter],
+        limits: WorkerLimits,
+        metrics: ServiceMetrics,
+        on_ready: Callable[[Segmenter], None] | None = None,
+    ) -> None:
+        self._load = load
+        self.limits = limits
+        self.metrics = metrics
+        self._on_ready = on_ready
+        self.segmenter: Segmenter | None = None
+        self.ready = threading.Event()
+        self.failure: str | None = None
+        self._lanes: dict[str, deque[FrameJob]] = {}
+        self._depth = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._main, name="vqseg-inference", daemon=True)
+        self._encode = ThreadPoolExecutor(limits.encode_threads, thread_name_prefix="vqseg-encode")
+
+    # ---- event-loop side -------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    def submit(self, job: FrameJob) -> None:
+        """Queue ``job`` (its future resolves later); raises ``Overloaded``/``NotReady`` at once."""
+        dropped: list[FrameJob] = []
+        with self._cond:
+            if self._stopping:
+                raise NotReady("the server is shutting down")
+            if not self.ready.is_set():
+                raise NotReady(self.failure or "the model is still loading")
+            lane = self._lanes.get(job.key)
+            if lane and job.droppable:
+                for old in [j for j in lane if j.droppable]:
+                    lane.remove(old)
+                    job.absorb(old)
+                    dropped.append(old)
+                self._depth -= len(dropped)
+            if self._depth >= self.limits.queue_size:
+                self.metrics.count_dropped("overloaded")
+                raise Overloaded(f"inference queue full ({self.limits.queue_size} frames waiting); retry later")
+            job.enqueued = time.perf_counter()
+            self._lanes.setdefault(job.key, deque()).append(job)
+            self._depth += 1
+            if job.session is not None and dropped:
+                job.session.stats.dropped += len(dropped)
+            self._cond.notify()
+        for old in dropped:
+            _resolve(old, None)
+        self.metrics.count_dropped("newest_frame_wins", len(dropped))
+
+    def count_dropped(self, session: StreamSession, n: int = 1) -> None:
+        """Frames of ``session`` dropped before they reached the worker (e.g. a WebSocket's slot)."""
+        with self._cond:
+            session.stats.dropped += n
+        self.metrics.count_dropped("newest_frame_wins", n)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the frames already queued, then end the thread (bounded by ``timeout``)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._encode.shutdown(wait=True, cancel_futures=False)
+        with self._cond:
+            leftovers = [job for lane in self._lanes.values() for job in lane]
+            self._lanes.clear()
+            self._depth = 0
+        for job in leftovers:
+            _fail(job, NotReady("the server shut down before this frame ran"))
+
+    # ---- worker thread ---------------------------------------------------------------------
+    def _main(self) -> None:
+        try:
+            self.segmenter = self._load()
+            self._warm_up(self.segmenter)
+        except Exception as exc:
+            self.failure = f"model failed to load: {exc}"
+            log.exception("inference worker: model failed to load")
+            return
+        if self._on_ready is not None:
+            self._on_ready(self.segmenter)
+        self.ready.set()
+        log.info("inference worker ready: %s on %s", self.segmenter.meta.name, self.segmenter.device)
+        while (batch := self._next_batch()) is not None:
+            if batch:
+                self._run_batch(self.segmenter, batch)
+
+    def _warm_up(self, segmenter: Segmenter) -> None:
+        h, w = segmenter.meta.input_size
+        frame = np.zeros((h, w, 3), np.uint8)
+        for mc in (False, True):
+            try:
+                probs = segmenter.predict(segmenter.prepare([frame]), mc=mc)
+            except ValueError:  # no dropout: MC modes will fail per frame with a clear message
+                continue
+            host = maps_to_host(uncertainty_maps(probs[0], entropy(probs[0], dim=0)), (h + 1, w + 1), ("confidence",))
+            result_fields(host, ("confidence",))
+
+    def _next_batch(self) -> list[FrameJob] | None:
+        limits = self.limits
+        with self._cond:
+            while not self._lanes and not self._stopping:
+                self._cond.wait(0.5)
+            if not self._lanes:
+                return None  # stopping with nothing left
+            deadline = time.perf_counter() + limits.max_wait_ms / 1000.0
+            while len(self._lanes) < limits.max_batch and not self._stopping:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            batch: list[FrameJob] = []
+            for key in list(self._lanes)[: limits.max_batch]:  # one frame per stream, oldest lanes first
+                lane = self._lanes.pop(key)
+                batch.append(lane.popleft())
+                if lane:
+                    self._lanes[key] = lane  # back of the round robin
+            self._depth -= len(batch)
+        return [job for job in batch if job.future.set_running_or_notify_cancel()]
+
+    def _run_batch(self, segmenter: Segmenter, batch: list[FrameJob]) -> None:
+        started = time.perf_counter()
+        groups: dict[tuple[bool, int], list[tuple[FrameJob, StreamConfig]]] = {}
+        for job in batch:
+            try:
+                config = self._config_for(job)
+            except ValueError as exc:  # a combination of settings the session refuses
+                _fail(job, InvalidParameters(str(exc)))
+                continue
+            except Exception as exc:
+                log.exception("configuring stream %s failed", job.key)
+                _fail(job, exc)
+                continue
+            samples = config.samples if config.mode is Mode.BNN else 0
+            groups.setdefault((config.mode.mc, samples), []).append((job, config))
+        self.metrics.batch_size.observe(len(batch))
+        for (_, samples), members in groups.items():
+            self._run_group(segmenter, members, samples, started)
+
+    def _config_for(self, job: FrameJob) -> StreamConfig:
+        if job.session is None:
+            assert job.config is not None
+            return job.config
+        if job.changes:
+            job.session.reconfigure(**job.changes)
+        if job.reset:
+            job.session.reset()
+        return job.session.config
+
+    def _run_group(
+        self, segmenter: Segmenter, members: list[tuple[FrameJob, StreamConfig]], samples: int, started: float
+    ) -> None:
+        t0 = time.perf_counter()
+        mode = members[0][1].mode
+        try:
+            batch = segmenter.prepare([job.image for job, _ in members])
+            prediction = predict_batch(segmenter, batch, mode, samples or 1)
+            if segmenter.device.type == "cuda":
+                torch.cuda.synchronize(segmenter.device)
+        except Exception as exc:
+            log.exception("model error on a batch of %d frame(s)", len(members))
+            self.metrics.model_errors.inc()
+            for job, _ in members:
+                _fail(job, ModelError(f"the network failed on this frame's batch: {exc}"))
+            return
+        forward_ms = (time.perf_counter() - t0) * 1000.0
+        for i, (job, config) in enumerate(members):
+            timing = {
+                "decode": job.decode_ms,
+                "queue": (started - job.enqueued) * 1000.0,
+                "forward": forward_ms,
+            }
+            try:
+                t1 = time.perf_counter()
+                member = None if prediction.member_entropy is None else prediction.member_entropy[i]
+                host, header = self._blend(job, config, prediction.probs[i], member)
+                timing["blend"] = (time.perf_counter() - t1) * 1000.0
+            except Exception as exc:
+                log.exception("blend failed for stream %s", job.key)
+                _fail(job, ModelError(f"blending this frame failed: {exc}"))
+                continue
+            self._encode.submit(self._finish, job, config.mode, host, header, timing)
+
+    def _blend(
+        self, job: FrameJob, config: StreamConfig, probs: torch.Tensor, member: torch.Tensor | None
+    ) -> tuple[HostMaps, dict[str, object]]:
+        height, width = job.image.shape[:2]
+        header: dict[str, object] = {}
+        session = job.session
+        if session is None:
+            maps = uncertainty_maps(probs.float(), (entropy(probs, dim=0) if member is None else member).float())
+            buffer_len, frame_index = 1, 0
+        else:
+            kwargs = {"image": job.image} if getattr(session, "needs_image", False) else {}
+            maps = session.consume(probs, job.timestamp, member, **kwargs)
+            buffer_len, frame_index = session.buffer_len, session.frame_index
+            header["stream_id"] = session.stream_id
+        host = maps_to_host(maps, (height, width), job.maps)
+        host.buffer_len = buffer_len
+        header.update(
+            frame_index=frame_index, mode=config.mode.value, timestamp=job.timestamp, width=width, height=height,
+            buffer_len=buffer_len,
+        )
+        if session is not None:
+            header["dropped"] = session.stats.dropped
+        return host, header
+
+    def _finish(
+        self, job: FrameJob, mode: Mode, host: HostMaps, header: dict[str, object], timing: dict[str, float]
+    ) -> None:
+        try:
+            t0 = time.perf_counter()
+            text = png = frame_b64 = None
+            if job.fmt == "png":
+                assert self.segmenter is not None
+                png = overlay_png(job.image, host, self.segmenter.meta.palette)
+            elif job.fmt == "none":  # nobody reads the images (a pulled stream without watchers)
+                fields = {"summary": {"mean_uncertainty": host.mean_uncertainty, "low_confidence": host.low_confidence}}
+            else:
+                fields = result_fields(host, job.maps)
+                if job.include_frame:
+                    frame_b64 = b64_jpeg(job.image)
+            now = time.perf_counter()
+            timing["encode"] = (now - t0) * 1000.0
+            timing["total"] = (now - job.received) * 1000.0
+            if png is None:
+                text = result_text(header, fields, timing)
+            result = FrameResult(
+                stream_id=job.session.stream_id if job.session is not None else None,
+                mode=mode, frame_index=int(header["frame_index"]),  # type: ignore[call-overload]
+                mean_uncertainty=host.mean_uncertainty, low_confidence=host.low_confidence,
+                timing_ms=timing, text=text, png=png, frame_b64=frame_b64,
+            )
+        except Exception as exc:
+            log.exception("encoding failed for stream %s", job.key)
+            _fail(job, exc)
+            return
+        self.metrics.count_frame(mode.value)
+        self.metrics.observe_timing(timing)
+        _resolve(job, result)
+
+
+def _resolve(job: FrameJob, result: FrameResult | None) -> None:
+    with contextlib.suppress(InvalidStateError):  # cancelled: the client went away
+        job.future.set_result(result)
+
+
+def _fail(job: FrameJob, exc: BaseException) -> None:
+    with contextlib.suppress(InvalidStateError):
+        job.future.set_exception(exc)
