@@ -1,0 +1,34 @@
+#!/bin/sh
+# vqseg container entrypoint (the image's ENTRYPOINT; also runs outside Docker, see tests/deploy).
+#
+#   (no arguments), serve [OPTIONS]   -> vqseg serve: settings from the VQSEG_* variables
+#   -OPTION ...                       -> vqseg serve -OPTION ...
+#   stream|demo|eval|bench|train|export ...  -> that vqseg command
+#   anything else                     -> run as given (bash, python script.py, ...)
+#
+# The server replaces this shell (exec), so it is the process that receives SIGTERM.
+set -eu
+
+if [ "$#" -eq 0 ]; then
+  set -- serve
+fi
+case "$1" in
+  -*) set -- serve "$@" ;;
+esac
+
+case "$1" in
+  serve)
+    # Fail fast and say why when a model path is set but is not there (volume not mounted, typo).
+    if [ -n "${VQSEG_MODEL:-}" ] && [ ! -f "$VQSEG_MODEL" ]; then
+      echo "vqseg-entrypoint: VQSEG_MODEL=$VQSEG_MODEL is not a file." >&2
+      echo "  Mount your models read-only at /models (docker run -v /srv/vqseg/models:/models:ro ...)" >&2
+      echo "  and set VQSEG_MODEL=/models/<file>, or unset VQSEG_MODEL to serve the embedded default model." >&2
+      exit 78
+    fi
+    exec vqseg "$@"
+    ;;
+  stream | demo | eval | bench | train | export)
+    exec vqseg "$@"
+    ;;
+esac
+exec "$@"
