@@ -143,7 +143,7 @@ class InferenceWorker:
 
     def _warm_up(self, segmenter: Segmenter) -> None:
         h, w = segmenter.meta.input_size
-        frame = np.zeros((h, w, 3), np.uint8)
+        frame = np.full((h, w, 3), 128, np.uint8)
         for mc in (False, True):
             try:
                 probs = segmenter.predict(segmenter.prepare([frame]), mc=mc)

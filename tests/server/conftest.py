@@ -114,9 +114,11 @@ def launch(
             live.stop()
             raise AssertionError("server did not start")
         time.sleep(0.02)
-    if wait_ready and not live.runtime.worker.ready.wait(30.0):
-        live.stop()
-        raise AssertionError(f"model not ready: {live.runtime.worker.failure}")
+    worker = live.runtime.worker
+    while wait_ready and not worker.ready.wait(0.05):
+        if worker.failure is not None or time.monotonic() > deadline:
+            live.stop()
+            raise AssertionError(f"model not ready: {worker.failure}")
     return live
 
 
