@@ -32,7 +32,8 @@ def test_segment_returns_maps_at_frame_size(live: LiveServer) -> None:
 def test_segment_bnn_multipart_and_maps(live: LiveServer) -> None:
     files = {"frame": ("f.png", make_frame(1, fmt=".png"), "image/png")}
     with live.client() as client:
-        r = client.post("/v1/segment", files=files, params={"mode": "bnn", "samples": 4, "maps": "confidence,mutual_info"})
+        params = {"mode": "bnn", "samples": 4, "maps": "confidence,mutual_info"}
+        r = client.post("/v1/segment", files=files, params=params)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["mode"] == "bnn"
@@ -175,8 +176,12 @@ def test_decompression_bomb_is_refused_before_decoding(live: LiveServer) -> None
 
     # a valid PNG header declaring 20000 x 20000 pixels, with almost no data
     ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b"")
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    idat = zlib.compress(b"\x00" * 1000)
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
     with live.client() as client:
         r = client.post("/v1/segment", content=bomb, headers={"Content-Type": "image/png"})
     assert r.status_code == 413 and "20000x20000" in r.json()["error"]["message"]
