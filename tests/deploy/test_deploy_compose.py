@@ -7,6 +7,9 @@ model; the tests read that model.
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -168,3 +171,19 @@ def test_healthcheck_paths_exist_in_the_image() -> None:
     for compose_file in (COMPOSE, LB_COMPOSE):
         text = compose_file.read_text()
         assert check.command[1] in text
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("server.commands.stream") is None,
+    reason="vqseg stream is not written yet (server/commands/stream.py)",
+)
+def test_demo_client_command_is_a_valid_vqseg_stream_call(env_file: Path) -> None:
+    services = _model(COMPOSE, "demo", env_file)["services"]
+    command = services["demo-client"]["command"]
+    assert command[0] == "stream"
+    module = importlib.import_module("server.commands.stream")
+    parser = argparse.ArgumentParser(prog="vqseg stream", exit_on_error=False)
+    module.configure(parser)
+    args = vars(parser.parse_args(command[1:]))
+    assert "rtsp://rtsp:8554/demo" in args.values()
+    assert "demo" in args.values() and "ws://vqseg:8000" in args.values()
