@@ -46,3 +46,13 @@ def test_websocket_accepts_the_key_as_header_or_query(start_server: ServerFactor
         assert recv_json(ws)["type"] == "hello"
         ws.send(make_frame())
         assert recv_type(ws, "result")["frame_index"] == 0
+
+
+def test_cors_allows_only_the_configured_origins(start_server: ServerFactory) -> None:
+    live = start_server(cors_origins=["http://viewer.example"])
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-api-key"}
+    with live.client() as client:
+        ok = client.options("/v1/segment", headers={"Origin": "http://viewer.example", **preflight})
+        bad = client.options("/v1/segment", headers={"Origin": "http://evil.example", **preflight})
+        assert ok.headers.get("access-control-allow-origin") == "http://viewer.example"
+        assert "access-control-allow-origin" not in bad.headers

@@ -170,3 +170,10 @@ def test_newest_frame_wins_under_a_fast_sender(start_server: ServerFactory, tiny
     assert stamps == sorted(stamps)  # in order, newest last
     assert results[-1]["dropped"] == sent - len(results)
     assert results[-1]["dropped"] > 0
+
+
+def test_a_message_over_the_websocket_limit_closes_with_1009(live: LiveServer) -> None:
+    with connect(f"{live.ws_url}/v1/streams/ws-huge/ws", max_size=None) as ws:
+        recv_json(ws)
+        ws.send(b"\xff\xd8\xff" + b"\x00" * 400_000)  # > max_frame_bytes (200 kB) + 64 KiB
+        assert close_code(ws) == 1009
