@@ -2,7 +2,7 @@
 
 Probabilities are upsampled bilinearly and the label is their argmax there (upsampling commutes with
 averaging probabilities); the uncertainty maps are upsampled bilinearly and quantised to 16 bits on
-the device. Labels and maps travel to the host as ONE ``uint16`` tensor.
+the device. Labels and maps travel to the host as ONE 16-bit tensor.
 """
 
 from __future__ import annotations
@@ -46,8 +46,10 @@ def maps_to_host(maps: UncertaintyMaps, size: tuple[int, int], extra: Sequence[s
         stack = F.interpolate(stack, size=size, mode="bilinear", align_corners=False)
     else:
         labels = maps.labels
-    quantised = (stack[0].clamp(0.0, 1.0) * 65535.0).round().to(torch.uint16)
-    packed = torch.cat([labels[None].to(torch.uint16), quantised]).cpu().numpy()  # the one big copy
+    quantised = (stack[0].clamp(0.0, 1.0) * 65535.0).round().to(torch.int32)
+    # 16 bits per value as int16 (x - 32768), which every device supports; on the host x = bits ^ 0x8000
+    packed16 = (torch.cat([labels[None].to(torch.int32), quantised]) - 32768).to(torch.int16)
+    packed = packed16.cpu().numpy().view(np.uint16) ^ np.uint16(0x8000)  # the one big copy
     mean_uncertainty, low_confidence = summary.cpu().tolist()
     return HostMaps(
         labels=packed[0].astype(np.uint8),
