@@ -83,6 +83,10 @@ class Runtime:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=2.0)
         timeout = self.settings.shutdown_timeout
+        if self._directory is not None:
+            for ingest in self._directory.ingests():  # asked to stop by drain(); each ends after its read
+                ingest.stop()
+                await asyncio.to_thread(ingest.join, 2.0)
         await asyncio.to_thread(self.worker.stop, timeout)
         self._decode_pool.shutdown(wait=False, cancel_futures=True)
 

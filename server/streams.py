@@ -37,6 +37,8 @@ class Ingest(Protocol):
 
     def stop(self) -> None: ...
 
+    def join(self, timeout: float) -> bool: ...
+
     @property
     def running(self) -> bool: ...
 
@@ -198,6 +200,9 @@ class StreamDirectory:
 
     def subscriber_count(self) -> int:
         return sum(len(e.hub) for e in self._entries.values())
+
+    def ingests(self) -> list[Ingest]:
+        return [e.ingest for e in self._entries.values() if e.ingest is not None]
 
     def close_all(self, code: int, reason: str) -> None:
         for entry in self._entries.values():

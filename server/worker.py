@@ -76,32 +76,41 @@ class InferenceWorker:
         return self._depth
 
     def submit(self, job: FrameJob) -> None:
-        """Queue ``job`` (its future resolves later); raises ``Overloaded``/``NotReady`` at once."""
+        """Queue ``job`` (its future resolves later); raises ``Overloaded``/``NotReady`` at once.
+
+        A droppable job first replaces its stream's waiting droppable jobs (they resolve to None);
+        the queue limit counts waiting frames of all streams after that replacement.
+        """
         dropped: list[FrameJob] = []
         with self._cond:
             if self._stopping:
                 raise NotReady("the server is shutting down")
             if not self.ready.is_set():
                 raise NotReady(self.failure or "the model is still loading")
-            lane = self._lanes.get(job.key)
-            if lane and job.droppable:
-                for old in [j for j in lane if j.droppable]:
+            lane = self._lanes.setdefault(job.key, deque())
+            if job.droppable:
+                dropped = [j for j in lane if j.droppable]
+                for old in dropped:
                     lane.remove(old)
                     job.absorb(old)
-                    dropped.append(old)
                 self._depth -= len(dropped)
-            if self._depth >= self.limits.queue_size:
-                self.metrics.count_dropped("overloaded")
-                raise Overloaded(f"inference queue full ({self.limits.queue_size} frames waiting); retry later")
-            job.enqueued = time.perf_counter()
-            self._lanes.setdefault(job.key, deque()).append(job)
-            self._depth += 1
-            if job.session is not None and dropped:
-                job.session.stats.dropped += len(dropped)
-            self._cond.notify()
+                if job.session is not None:
+                    job.session.stats.dropped += len(dropped)
+            overloaded = self._depth >= self.limits.queue_size
+            if overloaded:
+                if not lane:
+                    del self._lanes[job.key]
+            else:
+                job.enqueued = time.perf_counter()
+                lane.append(job)
+                self._depth += 1
+                self._cond.notify()
         for old in dropped:
             _resolve(old, None)
         self.metrics.count_dropped("newest_frame_wins", len(dropped))
+        if overloaded:
+            self.metrics.count_dropped("overloaded")
+            raise Overloaded(f"inference queue full ({self.limits.queue_size} frames waiting); retry later")
 
     def count_dropped(self, session: StreamSession, n: int = 1) -> None:
         """Frames of ``session`` dropped before they reached the worker (e.g. a WebSocket's slot)."""
