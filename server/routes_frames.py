@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from server.deps import KeyOwner, ReadyRuntime, StreamId
+from server.errors import InvalidParameters
 from server.jobs import FrameJob
 from server.params import config_changes, parse_format, parse_maps
 from server.replies import result_response
@@ -41,6 +43,8 @@ async def post_frame(
 ) -> Response:
     received = time.perf_counter()
     arrival = time.time()
+    if timestamp is not None and not math.isfinite(timestamp):
+        raise InvalidParameters("timestamp must be a finite number of seconds")
     given = {
         "mode": mode, "tau": tau, "clock": clock, "window": window, "samples": samples, "max_gap": max_gap,
         "motion": motion, "spatial_sigma": spatial_sigma,
