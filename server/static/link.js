@@ -68,22 +68,23 @@ export class StreamLink {
     const done = this.pending.splice(0, i + 1);
     done.slice(0, -1).forEach((p) => p.bitmap.close());
     const hit = done.at(-1);
-    return { frame: hit.bitmap, latency: performance.now() - hit.sentAt };
+    return { frame: hit.bitmap, latency: performance.now() - hit.takenAt };
   }
 
   async sendFrame() {
     if (!this.isOpen) return;
     const now = performance.now();
-    while (this.pending.length && now - this.pending[0].sentAt > STALE_MS) this.pending.shift().bitmap.close();
+    while (this.pending.length && now - this.pending[0].takenAt > STALE_MS) this.pending.shift().bitmap.close();
     if (this.pending.length >= MAX_IN_FLIGHT) {
       this.heldBack++;
       return;
     }
+    const takenAt = performance.now();
+    const timestamp = (performance.timeOrigin + takenAt) / 1000; // capture time, seconds
     const { bitmap, jpeg } = await grabFrame(this.video, this.frameWidth());
     if (!this.isOpen || !this.stopFrames) return bitmap.close();
-    const timestamp = (performance.timeOrigin + performance.now()) / 1000; // capture time, seconds
     this.ws.send(JSON.stringify({ type: "frame", timestamp }));
     this.ws.send(jpeg);
-    this.pending.push({ timestamp, sentAt: performance.now(), bitmap });
+    this.pending.push({ timestamp, takenAt, bitmap });
   }
 }
