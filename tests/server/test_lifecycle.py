@@ -111,8 +111,13 @@ def test_graceful_shutdown_answers_in_flight_frames_and_closes_with_1001(
     ) as watcher:
         recv_json(ws)
         recv_json(watcher)
+        segmenter = live.runtime.worker.segmenter
+        segmenter.batch_sizes.clear()
         ws.send(make_frame())
-        time.sleep(0.1)  # the frame is in the worker now
+        deadline = time.monotonic() + 10
+        while not segmenter.batch_sizes:  # wait until the frame is inside the (slow) forward pass
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         started = time.monotonic()
         stopper = threading.Thread(target=live.stop)
         stopper.start()
