@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 _POLL = 0.5  # seconds between checks for finished senders and expired frames
 _CLOSE_TIMEOUT = 3.0
+_QUEUED = 16  # decoded results waiting for a slow consumer, at most
 
 
 @dataclass
@@ -51,7 +52,8 @@ def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
 
 
 def _same_time(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+    """Timestamps travel as JSON floats and come back exactly; allow a microsecond for other servers."""
+    return abs(a - b) <= 1e-6
 
 
 class FrameExchange:
@@ -82,35 +84,57 @@ class FrameExchange:
         self.pending: deque[Pending] = deque()
         self._room = asyncio.Condition()
         self._sender: asyncio.Task[None] | None = None
+        self._receiver: asyncio.Task[None] | None = None
+        self._results: asyncio.Queue[FrameResult | BaseException | None] = asyncio.Queue(_QUEUED)
 
     async def run(self) -> AsyncIterator[FrameResult]:
+        """Results in frame order. A receiver task reads the socket on its own, so a slow consumer
+        does not distort the measured latencies (at most ``_QUEUED`` decoded results wait for it)."""
         self._sender = asyncio.create_task(self._send_all(), name="vqseg-client-sender")
+        self._receiver = asyncio.create_task(self._receive_all(), name="vqseg-client-receiver")
         while True:
-            if self._sender.done():
-                self._sender.result()  # re-raises ConnectionClosed or an encoding error
-                if not self.pending:
-                    await self._close()
-                    return
-            try:
-                text = await asyncio.wait_for(self.ws.recv(), _POLL)
-            except TimeoutError:
-                await self._expire()
-                continue
-            except ConnectionClosed as exc:
-                self.closed_normally = exc.rcvd is not None and exc.rcvd.code == 1000
-                await self._lose_pending()
-                raise
-            result = await self._handle(text)
-            if result is not None:
-                yield result
+            item = await self._results.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
     async def shutdown(self) -> None:
-        """Stop sending and close the connection (bounded)."""
-        if self._sender is not None and not self._sender.done():
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, Exception):
-                await asyncio.wait_for(self._sender, _CLOSE_TIMEOUT)
+        """Stop sending and receiving and close the connection (bounded)."""
+        for task in (self._sender, self._receiver):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, Exception):
+                    await asyncio.wait_for(task, _CLOSE_TIMEOUT)
         await self._close()
+
+    async def _receive_all(self) -> None:
+        assert self._sender is not None
+        try:
+            while True:
+                if self._sender.done():
+                    self._sender.result()  # re-raises ConnectionClosed or an encoding error
+                    if not self.pending:
+                        await self._close()
+                        break
+                try:
+                    text = await asyncio.wait_for(self.ws.recv(), _POLL)
+                except TimeoutError:
+                    await self._expire()
+                    continue
+                result = await self._handle(text, time.monotonic())
+                if result is not None:
+                    await self._results.put(result)
+        except ConnectionClosed as exc:
+            self.closed_normally = exc.rcvd is not None and exc.rcvd.code == 1000
+            await self._lose_pending()
+            await self._results.put(exc)
+            return
+        except Exception as exc:  # handed to the consumer
+            await self._results.put(exc)
+            return
+        await self._results.put(None)
 
     async def _close(self) -> None:
         with contextlib.suppress(Exception):
@@ -143,7 +167,7 @@ class FrameExchange:
         async with self._room:
             self._room.notify_all()
 
-    async def _handle(self, text: str | bytes) -> FrameResult | None:
+    async def _handle(self, text: str | bytes, received: float) -> FrameResult | None:
         try:
             message = json.loads(text)
         except ValueError:
@@ -152,7 +176,7 @@ class FrameExchange:
         kind = message.get("type")
         if kind == "result":
             result = await asyncio.to_thread(decode_result, message)
-            self._match(result)
+            self._match(result, received)
             self.stats.record(result)
             await self._free()
             return result
@@ -164,7 +188,7 @@ class FrameExchange:
                 await self._free()
         return None  # hello, acks, pongs and unknown messages (protocol: ignore what you do not know)
 
-    def _match(self, result: FrameResult) -> None:
+    def _match(self, result: FrameResult, received: float) -> None:
         position = next((i for i, p in enumerate(self.pending) if _same_time(p.timestamp, result.timestamp)), None)
         if position is None:  # not ours by timestamp: skip as many as the server says it dropped
             position = max(0, min(len(self.pending), result.dropped - self.stats.dropped)) if self.pending else None
@@ -175,7 +199,7 @@ class FrameExchange:
         for _ in range(position):
             self.pending.popleft()  # dropped by the server (newest frame wins)
         frame = self.pending.popleft()
-        result.latency_ms = (time.monotonic() - frame.sent_at) * 1000.0
+        result.latency_ms = (received - frame.sent_at) * 1000.0
         result.source_index = frame.index
         result.image = frame.image
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -106,6 +107,8 @@ class FrameFeed:
                     return
                 if self._newest is not None:
                     self.skipped += 1
+                    if self._newest.after_gap and not frame.after_gap:  # keep the reconnect mark
+                        frame = dataclasses.replace(frame, after_gap=True)
                 self._newest = frame
                 self._changed.notify_all()
 
