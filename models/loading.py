@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from models.backend_torch import TorchSegmenter
@@ -20,11 +21,16 @@ def default_checkpoint_path() -> Path:
 
 
 def load_segmenter(
-    path: str | Path | None = None, device: str = "auto", backend: str | None = None
+    path: str | Path | None = None,
+    device: str = "auto",
+    backend: str | None = None,
+    providers: str | Sequence[str] | None = None,
 ) -> Segmenter:
     """Load a vqseg checkpoint (``.pt``) or an ONNX file (``.onnx``); ``None`` loads the default.
 
-    ``backend`` defaults to ``onnx`` for ``.onnx`` files and ``torch`` otherwise.
+    ``backend`` defaults to ``onnx`` for ``.onnx`` files and ``torch`` otherwise; the onnx backend
+    exports a ``.pt`` checkpoint once into a cache. ``providers`` (onnx only, e.g. ``"cuda,cpu"``)
+    overrides ONNX Runtime's TensorRT → CUDA → CPU order.
     """
     path = Path(path) if path else default_checkpoint_path()
     if backend is None:
@@ -34,7 +40,9 @@ def load_segmenter(
     if backend == "onnx":
         from models.backend_onnx import load_onnx_segmenter
 
-        return load_onnx_segmenter(path, device=device)
+        return load_onnx_segmenter(path, device=device, providers=providers)
+    if providers is not None:
+        raise ValueError("execution providers apply to the onnx backend only")
     if path.suffix == ".onnx":
         raise ValueError("an .onnx file runs on the onnx backend, not torch")
     torch_device = resolve_device(device)

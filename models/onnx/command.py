@@ -1,0 +1,89 @@
+"""``vqseg export``: a checkpoint to an ONNX file with live MC dropout, verified in ONNX Runtime."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import onnxruntime as ort
+
+from models.checkpoint import CheckpointError, load_checkpoint
+from models.loading import default_checkpoint_path
+from models.onnx.export import DEFAULT_OPSET, EXPORTERS, MIN_OPSET, ExportResult, export_onnx
+from models.onnx.verify import Verification, verify_export
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, help="vqseg checkpoint (.pt); default: the embedded default model")
+    parser.add_argument("--out", type=Path, help="ONNX file to write (default: CHECKPOINT_NAME.onnx here)")
+    parser.add_argument(
+        "--deterministic-only",
+        action="store_true",
+        help="export without live dropout (dnn / vqdnn only; the default file serves all four modes)",
+    )
+    parser.add_argument("--fp16", action="store_true", help="float16 weights and activations (for GPU providers)")
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (>= {MIN_OPSET})")
+    parser.add_argument(
+        "--exporter",
+        choices=EXPORTERS,
+        default="dynamo",
+        help="torch exporter: dynamo (default) or the legacy torchscript one (10-50x faster, deprecated by torch)",
+    )
+    parser.add_argument("--device", default="cpu", help="device of the verification run (cpu, cuda, auto)")
+    parser.add_argument("--no-verify", action="store_true", help="skip the ONNX Runtime check of the written file")
+
+
+def run(args: argparse.Namespace) -> int:
+    source = args.model or default_checkpoint_path()
+    out = args.out or Path(f"{source.stem}.onnx")
+    try:
+        model, meta = load_checkpoint(source)
+        result = export_onnx(
+            (model, meta),
+            out,
+            stochastic=not args.deterministic_only,
+            opset=args.opset,
+            fp16=args.fp16,
+            exporter=args.exporter,
+        )
+    except (CheckpointError, ValueError) as exc:
+        print(f"vqseg export: error: {exc}", file=sys.stderr)
+        return 2
+    _print_export(result, meta.name, source)
+    print(
+        f"  model: {meta.arch} {meta.arch_options or ''} input {meta.input_size[0]}x{meta.input_size[1]}, "
+        f"dropout {meta.dropout}, {meta.num_classes} classes: {', '.join(meta.class_names)}"
+    )
+    if args.no_verify:
+        return 0
+    check = verify_export(result.path, model, meta, device=args.device)
+    _print_check(check)
+    return 0 if check.ok else 1
+
+
+def _print_export(result: ExportResult, name: str, source: Path) -> None:
+    weights = (
+        f"weights in {result.data_path.name} (keep it next to the model)" if result.data_path else "weights inline"
+    )
+    print(f"wrote {result.path} from {source} ({name}): {result.size_bytes / 1e6:.1f} MB, {weights}")
+    if result.stochastic:
+        graph = f"live dropout in {result.dropout_layers} layers behind the 'mc' input (all four modes)"
+    else:
+        graph = "deterministic (dnn / vqdnn only)"
+    print(
+        f"  graph: opset {result.opset}, {result.precision}, {graph}; "
+        f"image (batch, 3, height, width) -> probs (batch, classes, height, width); {result.seconds:.1f} s"
+    )
+
+
+def _print_check(check: Verification) -> None:
+    verdict = "ok" if check.ok else "FAILED"
+    mc = ""
+    if check.mc_passes_differ is not None:
+        mc = f"; MC passes {'differ' if check.mc_passes_differ else 'are IDENTICAL'}, {check.mc_ms:.1f} ms"
+    print(
+        f"  verified ({verdict}) with onnxruntime {ort.__version__} on {check.providers[0]}: "
+        f"dnn max|torch - onnx| = {check.dnn_max_abs_diff:.2e} (tolerance {check.tolerance:g}), "
+        f"{check.dnn_ms:.1f} ms/frame{mc}"
+    )
