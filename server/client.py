@@ -76,10 +76,10 @@ class StreamClient:
             ``clock``, ``samples``, ``max_gap``).
         maps: extra maps to receive (``confidence``, ``mutual_info``, ``expected_entropy``, ``entropy``).
         jpeg_quality: 1..100 for the frames sent.
-        max_in_flight: frames sent and not yet answered, at most. Default: 1 for files and synthetic
-            scenes (the server keeps one frame waiting per stream and replaces it with a newer one, so
-            a second frame in flight could be dropped: files go one at a time, every frame answered),
-            2 for live sources (the server works on one while the next is on its way).
+        max_in_flight: frames sent and not yet answered, at most (default 1). The server keeps at
+            most one frame of a stream waiting and replaces it with a newer one (newest frame wins),
+            so with more than one in flight some frames are dropped unanswered; with one, every
+            frame sent is answered and a live source's next frame is its newest.
         backoff: reconnect policy.
         open_timeout: seconds to open the connection and receive ``hello``.
         result_timeout: seconds after which an unanswered frame is given up (its slot freed).
@@ -94,14 +94,14 @@ class StreamClient:
         params: Mapping[str, Any] | None = None,
         maps: Iterable[str] = (),
         jpeg_quality: int = 85,
-        max_in_flight: int | None = None,
+        max_in_flight: int = 1,
         backoff: Backoff | None = None,
         open_timeout: float = 10.0,
         result_timeout: float = 30.0,
     ) -> None:
         if not 1 <= jpeg_quality <= 100:
             raise ValueError(f"jpeg_quality must be in 1..100, got {jpeg_quality}")
-        if max_in_flight is not None and max_in_flight < 1:
+        if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
         self.server = server.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         self.stream_id = stream_id or f"client-{uuid.uuid4().hex[:12]}"
@@ -167,8 +167,7 @@ class StreamClient:
                     self.stats.reconnects += 1
                     await ws.send(json.dumps({"type": "reset"}))
                 failures = 0
-                in_flight = self.max_in_flight or (2 if feed.live else 1)
-                session = FrameExchange(ws, feed, self.stats, in_flight, self.jpeg_quality,
+                session = FrameExchange(ws, feed, self.stats, self.max_in_flight, self.jpeg_quality,
                                         self.result_timeout, keep_images)
                 try:
                     async with contextlib.aclosing(session.run()) as results:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from server.commands.stream import reporter
     from server.local_server import LocalServer, ServerStartError
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.frames < 1:
         print("vqseg demo: --frames must be at least 1")
         return 2

@@ -35,8 +35,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     client = parser.add_argument_group("client")
     client.add_argument("--frames", type=int, help="stop after this many frames (default: the whole source)")
     client.add_argument("--jpeg-quality", type=int, default=85, help="JPEG quality of the frames sent (85)")
-    client.add_argument("--max-in-flight", type=int,
-                        help="frames sent and not yet answered, at most (default: 1 for files, 2 for live sources)")
+    client.add_argument("--max-in-flight", type=int, default=1,
+                        help="frames sent and not yet answered, at most (default 1: every frame sent is answered)")
     pace = client.add_mutually_exclusive_group()
     pace.add_argument("--pace", dest="pace", action="store_true", default=None,
                       help="send at the source's frame rate (default for files and synthetic:)")

@@ -1,0 +1,70 @@
+"""The bench report: ``bench.json`` (every figure) and ``bench.md`` (the tables for people)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from evaluation.markdown import fmt, table
+from evaluation.report import write_json
+
+
+def add_ratios(report: dict[str, Any]) -> None:
+    """``served_over_raw`` per level: served frames per second (all streams) / the raw model's fps in
+    the served mode, both measured in this run."""
+    model, server = report.get("model"), report.get("server")
+    if not model or not server:
+        return
+    raw = model.get("fps", {}).get(server.get("mode"))
+    for level in server.get("levels", []):
+        level["raw_fps"] = raw
+        level["served_over_raw"] = level["fps_total"] / raw if raw else None
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    run = report["run"]
+    lines = [f"### vqseg bench — {run['device_name']} ({run['cpus']} CPUs), {run['created']}", ""]
+    lines.append(f"Model `{run['model_name']}` ({run['arch']}, network {run['network_size']}, "
+                 f"{run['classes']} classes, {run['backend']} on {run['device']}); frames: {run['source']} "
+                 f"({run['frame_size']}), wall time {fmt(report.get('wall_seconds'), 1, 0)} s.")
+    model = report.get("model")
+    if model:
+        rows = [[f"`{mode}`", fmt(fps, 1, 1)] for mode, fps in model["fps"].items()]
+        lines += ["", f"Raw model, this process, batch 1 (bnn N={model['samples']}, "
+                      f"{model['torch_threads']} torch threads):", "", table(["mode", "fps"], rows)]
+        ratios = ", ".join(f"{k.replace('_fps', '').replace('_over_', '/')} = {fmt(v, 1, 2)}"
+                           for k, v in model["ratios"].items())
+        if ratios:
+            lines += ["", f"Ratios: {ratios}."]
+    server = report.get("server")
+    if server:
+        header = ["streams", "served fps (total)", "fps per stream", "p50 latency ms", "p99 latency ms", "dropped",
+                  f"served / raw `{server['mode']}`"]
+        rows = [[str(lv["streams"]), fmt(lv["fps_total"], 1, 1), fmt(lv["fps_per_stream"], 1, 1),
+                 fmt(lv["latency_ms"]["p50"], 1, 0), fmt(lv["latency_ms"]["p99"], 1, 0), str(lv["dropped"]),
+                 fmt(lv.get("served_over_raw"), 1, 2)] for lv in server["levels"]]
+        lines += ["", f"Served over the WebSocket (`vqseg serve` on 127.0.0.1, mode `{server['mode']}`, "
+                      f"{server['seconds_per_level']:g} s per level after {server['warmup_seconds']:g} s warm-up, "
+                      f"closed loop with at most {server['max_in_flight']} frame(s) in flight per stream, JPEG "
+                      f"q{server['jpeg_quality']}; latency from the client taking the frame to its result):",
+                  "", table(header, rows)]
+        memory = next((lv["buffer_bytes_per_stream"] for lv in server["levels"] if lv.get("buffer_bytes_per_stream")),
+                      None)
+        if memory:
+            lines += ["", f"Ring buffer per stream (server): {memory / 1024:.0f} KiB."]
+    if model and model.get("ring_buffer"):
+        rb = model["ring_buffer"]
+        shape = f"{rb['window']}·{rb['classes']}·{rb['height']}·{rb['width']}"
+        lines += ["", f"K·C·h·w = {shape} = {rb['values']:,} values per stream: "
+                      f"{rb['bytes_fp32'] / 1024:.0f} KiB at fp32, {rb['bytes_fp16'] / 1024:.0f} KiB at fp16."]
+    if run.get("note"):
+        lines += ["", run["note"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(out: Path, report: Mapping[str, Any]) -> tuple[Path, Path]:
+    json_path = write_json(out / "bench.json", report)
+    md_path = out / "bench.md"
+    md_path.write_text(render_markdown(report))
+    return json_path, md_path

@@ -1,0 +1,166 @@
+"""``vqseg bench``: the raw model's frames per second per mode, and the served figures (fps, p50/p99
+latency end to end over the WebSocket, dropped frames, memory per stream) for 1, 4 and 8 concurrent
+streams, measured in one run. Writes ``bench.json`` and ``bench.md`` to ``--out``.
+
+The run is a list of sections (``model``, ``server``); each has its own argument group and a
+``--skip-...`` flag. New sections (load, soak) add a group in ``configure`` and a step in ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import gc
+import logging
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from streaming import Mode, parse_mode
+
+QUICK_SOURCE = "synthetic:street?seed=7&w=160&h=120&fps=15"
+
+
+def _modes(text: str) -> tuple[Mode, ...]:
+    try:
+        return tuple(parse_mode(m) for m in text.split(",") if m.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated stream counts, got {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("stream counts must be >= 1")
+    return counts
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from evaluation.bench.scene import DEFAULT_SCENE
+
+    add = parser.add_argument
+    add("--model", type=Path, help="checkpoint (.pt) or ONNX file (default: the embedded model)")
+    add("--device", default="auto", help="auto | cpu | cuda[:N] (default auto), for the model and the server")
+    add("--out", type=Path, default=Path("out/bench"), help="output folder (default out/bench)")
+    add("--source", help=f"scene to stream (default {DEFAULT_SCENE}; --quick: {QUICK_SOURCE})")
+    add("--frames", type=int, help="distinct frames rendered up front and looped (default 30; --quick: 6)")
+    add("--quick", action="store_true", help="CI size: a few seconds in all")
+
+    model = parser.add_argument_group("raw model (in this process, batch 1)")
+    model.add_argument("--modes", type=_modes, default=tuple(Mode), help="modes to time (default all four)")
+    model.add_argument("--samples", type=int, help="N passes per frame for bnn (default 30; --quick: 4)")
+    model.add_argument("--rounds", type=int, help="rounds, the mode order rotating (default 4; --quick: 2)")
+    model.add_argument("--frames-per-round", type=int, help="frames per mode per round (default 5; --quick: 2)")
+    model.add_argument("--skip-model", action="store_true", help="do not time the raw model")
+
+    served = parser.add_argument_group("served (vqseg serve on 127.0.0.1, WebSocket clients in this process)")
+    served.add_argument("--streams", type=_counts, help="concurrency levels (default 1,4,8; --quick: 1,2)")
+    served.add_argument("--seconds", type=float, help="timed seconds per level (default 15; --quick: 1.5)")
+    served.add_argument("--warmup", type=float, help="untimed seconds per level first (default 3; --quick: 0.5)")
+    served.add_argument("--mode", choices=[m.value for m in Mode], default="vqbnn", help="stream mode (vqbnn)")
+    served.add_argument("--max-in-flight", type=int, default=1,
+                        help="unanswered frames per stream, at most (default 1: no frame dropped)")
+    served.add_argument("--jpeg-quality", type=int, default=85, help="JPEG quality of the frames sent (85)")
+    served.add_argument("--port", type=int, default=0, help="server port (default 0: a free one)")
+    served.add_argument("--skip-server", action="store_true", help="do not benchmark the server")
+
+
+def _defaults(args: argparse.Namespace) -> None:
+    from evaluation.bench.scene import DEFAULT_SCENE
+
+    def pick(value: Any, full: Any, quick: Any) -> Any:
+        return value if value is not None else (quick if args.quick else full)
+
+    args.source = pick(args.source, DEFAULT_SCENE, QUICK_SOURCE)
+    args.frames = pick(args.frames, 30, 6)
+    args.samples = pick(args.samples, 30, 4)
+    args.rounds = pick(args.rounds, 4, 2)
+    args.frames_per_round = pick(args.frames_per_round, 5, 2)
+    args.streams = pick(args.streams, (1, 4, 8), (1, 2))
+    args.seconds = pick(args.seconds, 15.0, 1.5)
+    args.warmup = pick(args.warmup, 3.0, 0.5)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from evaluation.bench.model_bench import ModelBenchConfig, run_model_bench
+    from evaluation.bench.report import add_ratios, render_markdown, write_report
+    from evaluation.bench.scene import render_frames
+    from models import CheckpointError, default_checkpoint_path, load_segmenter
+
+    _defaults(args)
+    for noisy in ("httpx", "server.client"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    started = time.monotonic()
+    model_path = args.model or default_checkpoint_path()
+    if not Path(model_path).is_file():
+        print(f"vqseg bench: no model file at {model_path} (train one with 'vqseg train', or pass --model)")
+        return 2
+    try:
+        segmenter = load_segmenter(model_path, device=args.device)
+    except (CheckpointError, ValueError, OSError) as exc:
+        print(f"vqseg bench: cannot load {model_path}: {exc}")
+        return 2
+    frames, fps = render_frames(args.source, args.frames)
+    meta = segmenter.meta
+    report: dict[str, Any] = {"run": {
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "model_file": str(model_path), "model_name": meta.name, "arch": meta.arch, "classes": meta.num_classes,
+        "network_size": "x".join(map(str, meta.input_size)), "backend": segmenter.backend,
+        "device": str(segmenter.device),
+        "device_name": torch.cuda.get_device_name(segmenter.device) if segmenter.device.type == "cuda"
+        else platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(), "torch": torch.__version__, "source": args.source,
+        "frame_size": f"{frames[0].shape[1]}x{frames[0].shape[0]}", "quick": args.quick,
+    }}
+    if not args.skip_model:
+        print(f"timing the raw model: {', '.join(m.value for m in args.modes)} ...", flush=True)
+        config = ModelBenchConfig(modes=args.modes, samples=args.samples, rounds=args.rounds,
+                                  frames_per_round=args.frames_per_round)
+        report["model"] = run_model_bench(segmenter, frames, fps, config)
+        print("  " + ", ".join(f"{m} {v:.1f} fps" for m, v in report["model"]["fps"].items()), flush=True)
+    del segmenter
+    gc.collect()
+    if not args.skip_server:
+        code = _server_section(args, model_path, frames, fps, report)
+        if code:
+            return code
+    add_ratios(report)
+    report["wall_seconds"] = round(time.monotonic() - started, 1)
+    json_path, md_path = write_report(args.out, report)
+    print()
+    print(render_markdown(report))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fps: float,
+                    report: dict[str, Any]) -> int:
+    from evaluation.bench.server_bench import ServerBenchConfig, run_server_bench
+    from server.local_server import LocalServer, ServerStartError
+
+    extra = ("--max-streams", str(max(64, 2 * max(args.streams))))
+    server = LocalServer(model, args.port, device=args.device, extra_args=extra, log_path=args.out / "server.log")
+    print(f"starting vqseg serve on 127.0.0.1:{server.port} ...", flush=True)
+    try:
+        server.start()
+    except ServerStartError as exc:
+        print(f"vqseg bench: {exc}")
+        return 1
+    try:
+        config = ServerBenchConfig(concurrency=args.streams, seconds=args.seconds, warmup=args.warmup,
+                                   mode=args.mode, max_in_flight=args.max_in_flight, jpeg_quality=args.jpeg_quality)
+        print(f"streaming: {', '.join(map(str, args.streams))} concurrent stream(s), {args.seconds:g} s each ...",
+              flush=True)
+        report["server"] = asyncio.run(run_server_bench(server.ws_url, server.url, frames, fps, config, print))
+        report["server"]["ready_seconds"] = round(server.ready_seconds or 0.0, 2)
+    finally:
+        server.stop()
+    return 0
