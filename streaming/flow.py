@@ -99,8 +99,8 @@ class FlowEstimator:
         if grey.shape != (h, w):
             shrinking = grey.shape[0] > h or grey.shape[1] > w
             grey = cv2.resize(grey, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-        as_float = grey.astype(np.float32)
-        normalised = (as_float - as_float.mean()) / (as_float.std() + 1.0)
+        mean, std = cv2.meanStdDev(grey)
+        normalised = (grey.astype(np.float32) - np.float32(mean[0, 0])) * np.float32(1.0 / (std[0, 0] + 1.0))
         hs, ws = self.small_size
         small = grey if (hs, ws) == (h, w) else cv2.resize(grey, (ws, hs), interpolation=cv2.INTER_AREA)
         return GreyFrame(normalised=normalised, small=np.ascontiguousarray(small))
@@ -116,9 +116,9 @@ class FlowEstimator:
         if opts.consistency_check:
             forward = self._dis.calc(previous.small, current.small, None)
             forward_at = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            error = np.square(backward + forward_at).sum(axis=-1)
-            bound = opts.consistency_alpha * (np.square(backward).sum(-1) + np.square(forward_at).sum(-1))
-            valid &= error <= bound + opts.consistency_beta
+            error = cv2.magnitude(*cv2.split(backward + forward_at)) ** 2
+            lengths = cv2.magnitude(*cv2.split(backward)) ** 2 + cv2.magnitude(*cv2.split(forward_at)) ** 2
+            valid &= error <= opts.consistency_alpha * lengths + opts.consistency_beta
         matched = self._matched_fraction(previous, current, map_x, map_y, valid)
         flow = np.ascontiguousarray(backward.transpose(2, 0, 1)) / np.float32(self.scale)
         return FrameMotion(flow=flow, valid=valid.astype(np.float32), matched=matched)
@@ -133,4 +133,4 @@ class FlowEstimator:
             cur = cv2.resize(cur, (ws, hs), interpolation=cv2.INTER_AREA)
         warped = cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         residual = cv2.blur(np.abs(cur - warped), (3, 3))
-        return float(np.mean(valid & (residual < self.options.match_residual)))
+        return float(np.count_nonzero(valid & (residual < self.options.match_residual))) / valid.size

@@ -40,7 +40,7 @@ class StreamConfig:
 
     Beyond the paper (docs/motion.md): ``motion`` aligns the buffered predictions to the current frame
     with optical flow and weights them per pixel by validity and photometric similarity (smoothing
-    modes only; needs the frame image with every prediction and a window K >= 1); ``spatial_sigma``
+    modes only; needs the frame image with every prediction); ``spatial_sigma``
     (pixels at the network's resolution, 0 = off) blurs each prediction before it is blended.
     """
 
@@ -66,7 +66,5 @@ class StreamConfig:
             raise ValueError(f"max_gap must be > 0 seconds, got {self.max_gap}")
         if not isinstance(self.motion, bool):
             raise ValueError(f"motion must be true or false, got {self.motion!r}")
-        if self.motion and self.window < 1:
-            raise ValueError("motion-aware smoothing needs a window K >= 1 (not the incremental form, K = 0)")
         if not 0.0 <= self.spatial_sigma <= 16.0:
             raise ValueError(f"spatial_sigma must be in [0, 16] pixels (0 = off), got {self.spatial_sigma}")

@@ -11,6 +11,7 @@ import torch
 from streaming.importance import Clock, Importance
 from streaming.modes import Mode, StreamConfig
 from streaming.motion import MotionSmoother
+from streaming.motion_running import RunningMotionSmoother
 from streaming.smoothing import TemporalSmoother
 from streaming.spatial import GaussianBlur
 from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
@@ -55,8 +56,10 @@ class StreamSession:
         self._smoother = self._build_smoother(config)
         self._blur = self._build_blur(config)
 
-    def _build_smoother(self, config: StreamConfig) -> TemporalSmoother | MotionSmoother:
+    def _build_smoother(self, config: StreamConfig) -> TemporalSmoother | MotionSmoother | RunningMotionSmoother:
         importance = Importance(config.tau, Clock(config.clock))
+        if config.motion and config.window == 0:
+            return RunningMotionSmoother(self.num_classes, self.size, importance, self.device)
         if config.motion:
             return MotionSmoother(config.window, self.num_classes, self.size, importance, self.device, self.dtype)
         return TemporalSmoother(config.window, self.num_classes, self.size, importance, self.device, self.dtype)
@@ -123,7 +126,7 @@ class StreamSession:
         if self._blur is not None:
             probs, member_entropy = self._blur(probs, member_entropy)
         if self.config.mode.smooths:
-            if isinstance(self._smoother, MotionSmoother):
+            if isinstance(self._smoother, MotionSmoother | RunningMotionSmoother):
                 maps = self._smoother.push(probs, timestamp, self.frame_index, member_entropy, image)
                 self.stats.cuts += int(self._smoother.last_cut)
                 return maps

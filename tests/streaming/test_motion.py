@@ -236,11 +236,6 @@ def test_session_needs_the_image_only_when_motion_is_on() -> None:
     assert motion.buffer_len == 0 and not motion.needs_image
 
 
-def test_config_rejects_motion_without_a_window() -> None:
-    with pytest.raises(ValueError, match="window"):
-        StreamConfig(motion=True, window=0)
-
-
 def test_pipeline_passes_the_frame_to_a_motion_stream(tiny_segmenter: TorchSegmenter, rgb_frame: np.ndarray) -> None:
     pipeline = StreamPipeline(tiny_segmenter, StreamConfig(motion=True))
     for t in range(3):

@@ -1,0 +1,133 @@
+"""Motion-aware smoothing in the incremental form (window K = 0): the running blend is warped, not K slots.
+
+The unbounded exponential sums of ``streaming.smoothing`` become per-pixel maps that follow the scene::
+
+    S_t(x) = s_t(x) + d_t · v_t(x) · sim_t(x) · S_{t-1}(x + f_t(x))
+
+for ``S`` = Σ w p (C maps), Σ w H (the entropies) and Σ w (the weights), with ``d_t = exp(-Δs/tau)``,
+``f_t`` the backward flow to the previous frame, ``v_t`` its validity (in view, consistent) and
+``sim_t`` the photometric similarity of the current grey image and the warped previous one. A member
+i's weight at x is therefore ``exp(-(s_t - s_i)/tau)`` times the product of the validity and similarity
+along the chain of steps from frame i to t. One ``grid_sample`` over ``C + 3`` maps per frame, instead
+of ``K·(C + 2)`` for the windowed form: the cheap choice on CPUs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from streaming.errors import MissingImageError
+from streaming.flow import FlowEstimator, FrameMotion, GreyFrame
+from streaming.importance import Clock, Importance
+from streaming.motion import MotionEstimator, MotionOptions
+from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
+from streaming.warp import Warper, upsample
+
+
+class RunningMotionSmoother:
+    """Running, motion-compensated weighted sums for one stream, on ``device`` (float32)."""
+
+    capacity = 0
+
+    def __init__(
+        self,
+        num_classes: int,
+        size: tuple[int, int],
+        importance: Importance,
+        device: torch.device,
+        options: MotionOptions | None = None,
+        estimator: MotionEstimator | None = None,
+    ) -> None:
+        self.importance = importance
+        self.options = options or MotionOptions()
+        self.device = device
+        self.size = size
+        self.num_classes = num_classes
+        self.estimator: MotionEstimator = estimator or FlowEstimator(size, self.options.flow)
+        self._warper = Warper(size, device)
+        # Σ w p (C), Σ w H, Σ w, and the previous frame's normalised grey: warped together
+        self._state = torch.zeros((1, num_classes + 3, *size), device=device, dtype=torch.float32)
+        self._count = 0
+        self._previous: GreyFrame | None = None
+        self._last_time: float | None = None
+        self._last_index: int | None = None
+        self.last_cut = False
+        self.cuts = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def nbytes(self) -> int:
+        return self._state.numel() * self._state.element_size()
+
+    def reset(self) -> None:
+        self._count = 0
+        self._previous = None
+        self._last_time = None
+        self._last_index = None
+
+    def push(
+        self,
+        probs: torch.Tensor,
+        timestamp: float,
+        frame_index: int,
+        member_entropy: torch.Tensor | None = None,
+        image: np.ndarray | None = None,
+    ) -> UncertaintyMaps:
+        if image is None:
+            raise MissingImageError("motion-aware smoothing needs the frame image with every prediction")
+        if self._last_time is not None and (timestamp < self._last_time or frame_index <= (self._last_index or 0)):
+            self.reset()
+        grey = self.estimator.grey(image)
+        grey_now = torch.from_numpy(grey.normalised).to(self.device)
+        c = self.num_classes
+        state = self._state
+        self.last_cut = False
+        carried = False
+        if self._previous is not None and self._count > 0:
+            motion = self.estimator.motion(self._previous, grey)
+            if motion.matched < self.options.cut_threshold:
+                self.reset()
+                self.last_cut = True
+                self.cuts += 1
+            else:
+                self._carry(motion, grey_now, self._decay(timestamp, frame_index))
+                carried = True
+        if not carried:
+            state.zero_()
+        member = entropy(probs, dim=0) if member_entropy is None else member_entropy
+        state[0, :c].add_(probs.float())
+        state[0, c].add_(member.float())
+        state[0, c + 1].add_(1.0)
+        state[0, c + 2].copy_(grey_now)
+        self._previous = grey
+        self._count += 1
+        self._last_time, self._last_index = timestamp, frame_index
+        inv = state[0, c + 1].reciprocal()
+        return uncertainty_maps(state[0, :c] * inv, state[0, c] * inv)
+
+    def _carry(self, motion: FrameMotion, grey_now: torch.Tensor, decay: float) -> None:
+        """Warp the running sums into the current frame and weight them by decay, validity, similarity."""
+        c = self.num_classes
+        step = upsample(torch.from_numpy(motion.flow).unsqueeze(0).to(self.device), self.size)
+        valid = upsample(torch.from_numpy(motion.valid)[None, None].to(self.device), self.size)[:, 0]
+        moved = self._warper.warp(self._state, step)
+        factor = valid.clamp_(0.0, 1.0).mul_(self._warper.in_view(step)).mul_(decay)
+        if self.options.similarity_sigma > 0:
+            residual = (moved[:, c + 2] - grey_now).abs_().unsqueeze(1)
+            residual = F.avg_pool2d(residual, 3, stride=1, padding=1, count_include_pad=False)[:, 0]
+            factor.mul_(torch.exp_(residual.div_(self.options.similarity_sigma).square_().mul_(-0.5)))
+        torch.mul(moved[:, : c + 2], factor.unsqueeze(1), out=self._state[:, : c + 2])
+
+    def _decay(self, timestamp: float, frame_index: int) -> float:
+        assert self._last_time is not None and self._last_index is not None
+        if self.importance.clock is Clock.FRAMES:
+            step = float(frame_index - self._last_index)
+        else:
+            step = timestamp - self._last_time
+        return math.exp(-step / self.importance.tau)
