@@ -21,7 +21,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -144,13 +144,14 @@ class StreamClient:
         pace: bool | None = None,
         max_frames: int | None = None,
         keep_images: bool = True,
-    ) -> AsyncIterator[FrameResult]:
+    ) -> AsyncGenerator[FrameResult, None]:
         """Send ``source`` (a ``FrameSource``, a URI for ``open_source`` or ``SourceFrame`` s) and yield
         each result as it arrives. Ends when the source ends and every frame is answered, or when
         the server ends the stream (close 1000). ``keep_images`` attaches each sent frame to its result.
         """
         owned = isinstance(source, str)
-        frames: FrameSource | Iterable[SourceFrame] = await asyncio.to_thread(open_source, source) if owned else source  # type: ignore[arg-type]
+        frames: FrameSource | Iterable[SourceFrame]
+        frames = await asyncio.to_thread(open_source, source) if isinstance(source, str) else source
         feed = FrameFeed(frames, pace=pace, max_frames=max_frames)
         self.source_fps, self.source_live = feed.fps, feed.live
         self.stats.started = time.monotonic()

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 import cv2
@@ -87,7 +87,7 @@ class FrameExchange:
         self._receiver: asyncio.Task[None] | None = None
         self._results: asyncio.Queue[FrameResult | BaseException | None] = asyncio.Queue(_QUEUED)
 
-    async def run(self) -> AsyncIterator[FrameResult]:
+    async def run(self) -> AsyncGenerator[FrameResult, None]:
         """Results in frame order. A receiver task reads the socket on its own, so a slow consumer
         does not distort the measured latencies (at most ``_QUEUED`` decoded results wait for it)."""
         self._sender = asyncio.create_task(self._send_all(), name="vqseg-client-sender")
@@ -155,9 +155,9 @@ class FrameExchange:
             if frame.after_gap:  # the source reconnected: restart the stream's buffer
                 await self.ws.send(json.dumps({"type": "reset"}))
             self.pending.append(Pending(frame.timestamp, taken, frame.index, frame.image if self.keep_images else None))
+            self.stats.sent += 1  # counted once in flight: if the connection breaks now, it is 'lost'
             await self.ws.send(json.dumps({"type": "frame", "timestamp": frame.timestamp}))
             await self.ws.send(jpeg)
-            self.stats.sent += 1
 
     async def _wait_for_room(self) -> None:
         async with self._room:

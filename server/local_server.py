@@ -82,13 +82,13 @@ class LocalServer:
         started = time.monotonic()
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        output = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 - closed by the child's end
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.env or {})}
-        try:
-            self.process = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT, env=env)
-        finally:
-            if output is not subprocess.DEVNULL:
-                output.close()  # the child holds its own copy
+        command = self.command()
+        if self.log_path is None:
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env)
+        else:
+            with open(self.log_path, "wb") as output:  # the child keeps its own copy of the descriptor
+                self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
         try:
             self._wait_ready(started)
         except BaseException:

@@ -33,13 +33,13 @@ class FakeCamera(FrameSource):
     live = True
 
     def __init__(self, fps: float = 60.0, frames: int = 400) -> None:
-        self.uri, self.fps, self._left, self._index = "fake:camera", fps, frames, 0
+        self.uri, self.fps, self._period, self._left, self._index = "fake:camera", fps, 1.0 / fps, frames, 0
         self._rng = np.random.default_rng(0)
 
     def read(self) -> SourceFrame | None:
         if self._left <= 0:
             return None
-        time.sleep(1.0 / self.fps)
+        time.sleep(self._period)
         self._left -= 1
         self._index += 1
         image = self._rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
@@ -71,12 +71,14 @@ def test_reconnects_and_restarts_the_stream_after_a_server_restart(tiny_checkpoi
         assert restarted.wait(30)
         servers[-1].stop()
     assert isinstance(results, list)
-    assert client.stats.reconnects == 1
+    trace = [(r.source_index, r.frame_index, r.buffer_len) for r in results], client.stats
+    assert client.stats.reconnects == 1, trace
     indices = [r.source_index for r in results]
-    assert indices == sorted(indices) and indices[-1] == 29  # the source went on where it was
-    restart_at = next(i for i in range(1, len(results)) if results[i].frame_index < results[i - 1].frame_index)
-    assert results[restart_at].frame_index == 0 and results[restart_at].buffer_len == 1  # a new stream
-    assert client.stats.results + client.stats.lost == client.stats.sent
+    assert indices == sorted(indices) and indices[-1] == 29, trace  # the source went on where it was
+    restart_at = next((i for i in range(1, len(results)) if results[i].frame_index < results[i - 1].frame_index), None)
+    assert restart_at is not None, trace
+    assert results[restart_at].frame_index == 0 and results[restart_at].buffer_len == 1, trace  # a new stream
+    assert client.stats.results + client.stats.lost == client.stats.sent, trace
 
 
 def test_api_key(start_server: ServerFactory) -> None:
