@@ -154,8 +154,9 @@ class StreamClient:
         frames = await asyncio.to_thread(open_source, source) if isinstance(source, str) else source
         feed = FrameFeed(frames, pace=pace, max_frames=max_frames)
         self.source_fps, self.source_live = feed.fps, feed.live
-        self.stats.started = time.monotonic()
+        self.stats = ClientStats()
         failures = 0
+        connected_before = False
         try:
             while True:
                 try:
@@ -164,13 +165,14 @@ class StreamClient:
                     failures += 1
                     await self._wait_retry(failures, exc)
                     continue
-                if self.stats.sent:  # a reconnect: restart the stream's buffer
-                    self.stats.reconnects += 1
-                    await ws.send(json.dumps({"type": "reset"}))
                 failures = 0
                 session = FrameExchange(ws, feed, self.stats, self.max_in_flight, self.jpeg_quality,
                                         self.result_timeout, keep_images)
                 try:
+                    if connected_before:  # a reconnect: restart the stream's buffer
+                        self.stats.reconnects += 1
+                        await ws.send(json.dumps({"type": "reset"}))
+                    connected_before = True
                     async with contextlib.aclosing(session.run()) as results:
                         async for result in results:
                             yield result

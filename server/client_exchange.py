@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 
 from server.client_feed import FrameFeed
 from server.client_result import ClientStats, FrameResult, decode_result
+from streaming.sources import SourceFrame
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class FrameExchange:
         self._room = asyncio.Condition()
         self._sender: asyncio.Task[None] | None = None
         self._receiver: asyncio.Task[None] | None = None
+        self._broken = False  # the connection failed: send nothing more
         self._results: asyncio.Queue[FrameResult | BaseException | None] = asyncio.Queue(_QUEUED)
 
     async def run(self) -> AsyncGenerator[FrameResult, None]:
@@ -107,6 +109,8 @@ class FrameExchange:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, Exception):
                     await asyncio.wait_for(task, _CLOSE_TIMEOUT)
+        if self.pending:
+            await self._lose_pending()
         await self._close()
 
     async def _receive_all(self) -> None:
@@ -141,27 +145,39 @@ class FrameExchange:
             await asyncio.wait_for(self.ws.close(), _CLOSE_TIMEOUT)
 
     async def _send_all(self) -> None:
-        while True:
-            if self.feed.live:  # newest frame wins: wait for room first, then take the freshest frame
-                await self._wait_for_room()
-                frame = await self.feed.next()
-            else:  # every frame, at the source's pace, then wait for room
-                frame = await self.feed.next()
-                await self._wait_for_room()
-            if frame is None:
-                return
-            taken = time.monotonic()
-            jpeg = await asyncio.to_thread(encode_jpeg, frame.image, self.jpeg_quality)
-            if frame.after_gap:  # the source reconnected: restart the stream's buffer
-                await self.ws.send(json.dumps({"type": "reset"}))
-            self.pending.append(Pending(frame.timestamp, taken, frame.index, frame.image if self.keep_images else None))
-            self.stats.sent += 1  # counted once in flight: if the connection breaks now, it is 'lost'
-            await self.ws.send(json.dumps({"type": "frame", "timestamp": frame.timestamp}))
-            await self.ws.send(jpeg)
+        frame: SourceFrame | None = None
+        try:
+            while True:
+                frame = None
+                if self.feed.live:  # newest frame wins: wait for room first, then take the freshest frame
+                    if not await self._wait_for_room():
+                        return
+                    frame = await self.feed.next()
+                else:  # every frame, at the source's pace, then wait for room
+                    frame = await self.feed.next()
+                    if frame is not None and not await self._wait_for_room():
+                        return
+                if frame is None:
+                    return
+                taken = time.monotonic()
+                jpeg = await asyncio.to_thread(encode_jpeg, frame.image, self.jpeg_quality)
+                if frame.after_gap:  # the source reconnected: restart the stream's buffer
+                    await self.ws.send(json.dumps({"type": "reset"}))
+                image = frame.image if self.keep_images else None
+                self.pending.append(Pending(frame.timestamp, taken, frame.index, image))
+                self.stats.sent += 1  # counted once in flight: if the connection breaks now, it is 'lost'
+                frame = None
+                await self.ws.send(json.dumps({"type": "frame", "timestamp": self.pending[-1].timestamp}))
+                await self.ws.send(jpeg)
+        finally:
+            if frame is not None and not self.feed.live:
+                self.feed.unread(frame)  # taken but never sent: the next connection sends it
 
-    async def _wait_for_room(self) -> None:
+    async def _wait_for_room(self) -> bool:
+        """Wait until one more frame may be in flight; False once the connection is broken."""
         async with self._room:
-            await self._room.wait_for(lambda: len(self.pending) < self.max_in_flight)
+            await self._room.wait_for(lambda: self._broken or len(self.pending) < self.max_in_flight)
+        return not self._broken
 
     async def _free(self) -> None:
         async with self._room:
@@ -215,6 +231,7 @@ class FrameExchange:
             await self._free()
 
     async def _lose_pending(self) -> None:
+        self._broken = True
         self.stats.lost += len(self.pending)
         self.pending.clear()
         await self._free()

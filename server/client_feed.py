@@ -48,6 +48,7 @@ class FrameFeed:
         self._stop = threading.Event()
         self._schedule: tuple[float, float] | None = None  # (wall clock, source timestamp) of the pace origin
         self._newest: SourceFrame | None = None
+        self._unread: SourceFrame | None = None
         self._ended = False
         self._changed = threading.Condition()
         self._reader: threading.Thread | None = None
@@ -61,6 +62,10 @@ class FrameFeed:
 
     async def next(self) -> SourceFrame | None:
         """The next frame to send (waiting for its time when paced), or None at the end."""
+        if self._unread is not None:
+            again, self._unread = self._unread, None
+            self.taken += 1
+            return again
         if self.exhausted or self._stop.is_set():
             return None
         frame = await asyncio.to_thread(self._take_newest if self.live else self._read)
@@ -70,6 +75,11 @@ class FrameFeed:
         if self.pace:
             await asyncio.sleep(self._delay(frame))
         return frame
+
+    def unread(self, frame: SourceFrame) -> None:
+        """Give back a frame ``next`` returned but that was never sent: ``next`` returns it again."""
+        self._unread = frame
+        self.taken -= 1
 
     def close(self, timeout: float = 2.0) -> bool:
         """Stop reading; the reader thread (live sources) is joined with a bound. False if it is

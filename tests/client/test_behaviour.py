@@ -78,7 +78,8 @@ def test_reconnects_and_restarts_the_stream_after_a_server_restart(tiny_checkpoi
     restart_at = next((i for i in range(1, len(results)) if results[i].frame_index < results[i - 1].frame_index), None)
     assert restart_at is not None, trace
     assert results[restart_at].frame_index == 0 and results[restart_at].buffer_len == 1, trace  # a new stream
-    assert client.stats.results + client.stats.lost == client.stats.sent, trace
+    stats = client.stats  # frames in flight at the restart: answered, refused (shutting down) or lost
+    assert stats.results + stats.refused + stats.lost == stats.sent and stats.lost + stats.refused <= 2, trace
 
 
 def test_api_key(start_server: ServerFactory) -> None:
