@@ -67,7 +67,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     served.add_argument("--max-in-flight", type=int, default=1,
                         help="unanswered frames per stream, at most (default 1: no frame dropped)")
     served.add_argument("--jpeg-quality", type=int, default=85, help="JPEG quality of the frames sent (85)")
-    served.add_argument("--port", type=int, default=0, help="server port (default 0: a free one)")
+    served.add_argument("--port", type=int, default=0, help="port of the server it starts (default 0: a free one)")
+    served.add_argument("--server", help="benchmark this running server (ws://host:port) instead of starting one; "
+                        "the raw model still runs here")
     served.add_argument("--skip-server", action="store_true", help="do not benchmark the server")
 
 
@@ -146,6 +148,16 @@ def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fp
     from evaluation.bench.server_bench import ServerBenchConfig, run_server_bench
     from server.local_server import LocalServer, ServerStartError
 
+    config = ServerBenchConfig(concurrency=args.streams, seconds=args.seconds, warmup=args.warmup,
+                               mode=args.mode, max_in_flight=args.max_in_flight, jpeg_quality=args.jpeg_quality)
+    if args.server:
+        ws_url = args.server.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        http_url = ws_url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+        print(f"streaming to {ws_url}: {', '.join(map(str, args.streams))} concurrent stream(s), "
+              f"{args.seconds:g} s each ...", flush=True)
+        report["server"] = asyncio.run(run_server_bench(ws_url, http_url, frames, fps, config, print))
+        report["server"]["url"] = ws_url
+        return 0
     extra = ("--max-streams", str(max(64, 2 * max(args.streams))))
     server = LocalServer(model, args.port, device=args.device, extra_args=extra, log_path=args.out / "server.log")
     print(f"starting vqseg serve on 127.0.0.1:{server.port} ...", flush=True)
@@ -155,11 +167,10 @@ def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fp
         print(f"vqseg bench: {exc}")
         return 1
     try:
-        config = ServerBenchConfig(concurrency=args.streams, seconds=args.seconds, warmup=args.warmup,
-                                   mode=args.mode, max_in_flight=args.max_in_flight, jpeg_quality=args.jpeg_quality)
         print(f"streaming: {', '.join(map(str, args.streams))} concurrent stream(s), {args.seconds:g} s each ...",
               flush=True)
         report["server"] = asyncio.run(run_server_bench(server.ws_url, server.url, frames, fps, config, print))
+        report["server"]["url"] = f"{server.ws_url} (started by the bench)"
         report["server"]["ready_seconds"] = round(server.ready_seconds or 0.0, 2)
     finally:
         server.stop()

@@ -1,5 +1,5 @@
 """The commands end to end: ``vqseg stream`` into a video, ``vqseg demo`` (its own server process),
-``vqseg bench --quick`` (its own server process)."""
+``vqseg bench --quick`` (against the test server)."""
 
 from __future__ import annotations
 
@@ -67,16 +67,18 @@ def test_demo_without_a_model(tmp_path: Path) -> None:
     assert main(["demo", "--model", str(tmp_path / "none.pt"), "--out", str(tmp_path)]) == 2
 
 
-def test_bench_quick_writes_json_and_markdown(tiny_checkpoint: Path, tmp_path: Path) -> None:
+def test_bench_quick_writes_json_and_markdown(server: LiveServer, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """Against the running test server (``vqseg demo`` above covers starting one as a child process)."""
     out = tmp_path / "bench"
     code = main(["bench", "--quick", "--model", str(tiny_checkpoint), "--out", str(out), "--seconds", "1",
-                 "--warmup", "0.3", "--modes", "dnn,vqbnn,bnn"])
+                 "--warmup", "0.3", "--modes", "dnn,vqbnn,bnn", "--server", server.ws_url])
     assert code == 0
     report = json.loads((out / "bench.json").read_text())
     assert {"run", "model", "server", "wall_seconds"} <= set(report)
     assert set(report["model"]["fps"]) == {"dnn", "vqbnn", "bnn"} and report["model"]["fps"]["dnn"] > 0
     assert {"vqbnn_over_dnn_fps", "vqbnn_over_bnn_fps"} <= set(report["model"]["ratios"])
     assert report["model"]["ring_buffer"]["values"] == 6 * 4 * 32 * 48
+    assert report["server"]["url"] == server.ws_url
     levels = report["server"]["levels"]
     assert [lv["streams"] for lv in levels] == [1, 2]
     for level in levels:
