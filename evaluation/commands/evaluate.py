@@ -20,7 +20,7 @@ from evaluation.run_config import describe_run
 from evaluation.runner import ModeRun, evaluate_modes
 from evaluation.suite import EvalSequence
 from evaluation.throughput import measure_fps
-from models import CheckpointError, Segmenter, load_segmenter
+from models import CheckpointError, Segmenter, default_checkpoint_path, load_segmenter
 from streaming import Mode, StreamConfig, parse_mode
 
 
@@ -50,6 +50,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--tau", type=float, default=default.tau, help=f"importance time constant (default {default.tau:.4g} s)")
     add("--clock", choices=("seconds", "frames"), default=default.clock, help="what tau is measured in")
     add("--window", type=int, default=default.window, help=f"K, predictions blended (default {default.window})")
+    add("--motion", action="store_true", help="motion-aware smoothing (docs/motion.md; default off: the paper)")
+    add("--spatial-sigma", type=float, default=default.spatial_sigma, help="blur predictions before blending")
     add("--sequences", type=int, help=f"held-out sequences (default {suite.DEFAULT_SEQUENCES}; --quick: 2)")
     add("--frames", type=int, help=f"frames per sequence (default {suite.DEFAULT_FRAMES}; --quick: 8)")
     add("--size", type=_size, default=suite.RENDER_SIZE, help="rendered video HxW (default 360x480)")
@@ -89,11 +91,21 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not args.modes:
             raise ValueError("--modes names no mode")
-        config = StreamConfig(tau=args.tau, clock=args.clock, window=args.window, samples=args.samples)
+        config = StreamConfig(
+            tau=args.tau,
+            clock=args.clock,
+            window=args.window,
+            samples=args.samples,
+            motion=args.motion,
+            spatial_sigma=args.spatial_sigma,
+        )
         specs = suite.held_out_specs(args.sequences, args.frames, args.seed, args.size)
         segmenter = load_segmenter(args.model, device=args.device, backend=args.backend)
     except (ValueError, CheckpointError) as exc:
-        print(f"vqseg eval: {exc}", file=sys.stderr)
+        hint = ""
+        if args.model is None and not default_checkpoint_path().is_file():
+            hint = "\n(the embedded default model is missing: pass --model PATH, or train it, see docs/training.md)"
+        print(f"vqseg eval: {exc}{hint}", file=sys.stderr)
         return 2
     if args.quick:
         print(
