@@ -185,7 +185,7 @@ function redraw() {
   $("scale-low").textContent = invert ? "1" : "0";
   $("scale-high").textContent = invert ? "0" : drawn.top.toFixed(drawn.top < 0.1 ? 3 : 2);
   const shares = picture.shares(state.model.classes.length);
-  $("legend").querySelectorAll(".share").forEach((el, k) => (el.textContent = shares[k] > 0 ? `${(100 * shares[k]).toFixed(0)}%` : ""));
+  $("legend").querySelectorAll(".share").forEach((el, k) => (el.textContent = shares[k] >= 0.005 ? `${(100 * shares[k]).toFixed(0)}%` : shares[k] > 0 ? "<1%" : ""));
 }
 
 function showFigures(msg, latency) {
@@ -194,10 +194,11 @@ function showFigures(msg, latency) {
   $("frame-index").textContent = msg.frame_index;
   $("dropped").textContent = `${msg.dropped}${heldBack}`;
   $("latency").textContent = latency == null ? "– (another client's frames)" : `${latency.toFixed(0)} ms`;
-  $("server-ms").textContent = `${(t.total ?? 0).toFixed(0)} ms (forward ${(t.forward ?? 0).toFixed(0)})`;
+  $("server-ms").textContent = `${(t.total ?? 0).toFixed(0)} ms (fwd ${(t.forward ?? 0).toFixed(0)})`;
   $("blend").textContent = `${msg.mode} · ${msg.buffer_len} frame${msg.buffer_len === 1 ? "" : "s"}`;
   const { mean_uncertainty: mean, low_confidence: low } = msg.summary;
-  $("mean-unc").textContent = `${mean.toFixed(3)} mean · ${(100 * low).toFixed(0)}% < 0.9 conf`;
+  $("mean-unc").textContent = mean.toFixed(3);
+  $("low-conf").textContent = `${(100 * low).toFixed(0)}% of pixels`;
 }
 
 function showFps() {
