@@ -30,9 +30,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                  f"({run['frame_size']}), wall time {fmt(report.get('wall_seconds'), 1, 0)} s.")
     model = report.get("model")
     if model:
-        rows = [[f"`{mode}`", fmt(fps, 1, 1)] for mode, fps in model["fps"].items()]
+        order = [m for m in ("dnn", "vqdnn", "vqbnn", "bnn") if m in model["fps"]]
+        rows = [[f"`{mode}`", fmt(model["fps"][mode], 1, 1)] for mode in order]
         lines += ["", f"Raw model, this process, batch 1 (bnn N={model['samples']}, "
-                      f"{model['torch_threads']} torch threads):", "", table(["mode", "fps"], rows)]
+                      f"{model['torch_threads']} torch threads; prepare + forward + blend + maps):", "",
+                  table(["mode", "fps"], rows)]
         ratios = ", ".join(f"{k.replace('_fps', '').replace('_over_', '/')} = {fmt(v, 1, 2)}"
                            for k, v in model["ratios"].items())
         if ratios:
@@ -55,9 +57,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             lines += ["", f"Ring buffer per stream (server): {memory / 1024:.0f} KiB."]
     if model and model.get("ring_buffer"):
         rb = model["ring_buffer"]
-        shape = f"{rb['window']}·{rb['classes']}·{rb['height']}·{rb['width']}"
-        lines += ["", f"K·C·h·w = {shape} = {rb['values']:,} values per stream: "
-                      f"{rb['bytes_fp32'] / 1024:.0f} KiB at fp32, {rb['bytes_fp16'] / 1024:.0f} KiB at fp16."]
+        shape = f"{rb['window']}·({rb['classes']}+1)·{rb['height']}·{rb['width']}"
+        lines += ["", f"K·(C+1)·h·w (K predictions and their entropy maps) = {shape} = {rb['values']:,} values "
+                      f"per stream: {rb['bytes_fp32'] / 1024:.0f} KiB at fp32, "
+                      f"{rb['bytes_fp16'] / 1024:.0f} KiB at fp16."]
     if run.get("note"):
         lines += ["", run["note"]]
     return "\n".join(lines) + "\n"

@@ -57,6 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--samples", type=int, help="N passes per frame for bnn (default 30; --quick: 4)")
     model.add_argument("--rounds", type=int, help="rounds, the mode order rotating (default 4; --quick: 2)")
     model.add_argument("--frames-per-round", type=int, help="frames per mode per round (default 5; --quick: 2)")
+    model.add_argument("--bnn-rounds", type=int, help="rounds of 1 bnn frame vs 1 vqbnn frame (default 3; --quick: 1)")
     model.add_argument("--skip-model", action="store_true", help="do not time the raw model")
 
     served = parser.add_argument_group("served (vqseg serve on 127.0.0.1, WebSocket clients in this process)")
@@ -84,6 +85,7 @@ def _defaults(args: argparse.Namespace) -> None:
     args.samples = pick(args.samples, 30, 4)
     args.rounds = pick(args.rounds, 4, 2)
     args.frames_per_round = pick(args.frames_per_round, 5, 2)
+    args.bnn_rounds = pick(args.bnn_rounds, 3, 1)
     args.streams = pick(args.streams, (1, 4, 8), (1, 2))
     args.seconds = pick(args.seconds, 15.0, 1.5)
     args.warmup = pick(args.warmup, 3.0, 0.5)
@@ -125,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.skip_model:
         print(f"timing the raw model: {', '.join(m.value for m in args.modes)} ...", flush=True)
         config = ModelBenchConfig(modes=args.modes, samples=args.samples, rounds=args.rounds,
-                                  frames_per_round=args.frames_per_round)
+                                  frames_per_round=args.frames_per_round, bnn_rounds=args.bnn_rounds)
         report["model"] = run_model_bench(segmenter, frames, fps, config)
         print("  " + ", ".join(f"{m} {v:.1f} fps" for m, v in report["model"]["fps"].items()), flush=True)
     del segmenter

@@ -77,7 +77,7 @@ def test_bench_quick_writes_json_and_markdown(server: LiveServer, tiny_checkpoin
     assert {"run", "model", "server", "wall_seconds"} <= set(report)
     assert set(report["model"]["fps"]) == {"dnn", "vqbnn", "bnn"} and report["model"]["fps"]["dnn"] > 0
     assert {"vqbnn_over_dnn_fps", "vqbnn_over_bnn_fps"} <= set(report["model"]["ratios"])
-    assert report["model"]["ring_buffer"]["values"] == 6 * 4 * 32 * 48
+    assert report["model"]["ring_buffer"]["values"] == 6 * (4 + 1) * 32 * 48
     assert report["server"]["url"] == server.ws_url
     levels = report["server"]["levels"]
     assert [lv["streams"] for lv in levels] == [1, 2]
