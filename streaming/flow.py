@@ -3,12 +3,12 @@
 Each frame is turned once into a grey image at the network's output resolution (``GreyFrame``), so
 flow vectors are in the same pixels as the probability maps. ``FlowEstimator.motion(previous,
 current)`` returns the *backward* flow (for each pixel of the current frame, where it was in the
-previous one), a validity mask (inside the previous view and forward-backward consistent) and a
-global match score that tells a scene cut from a camera move.
+previous one), a validity mask (inside the previous view; optionally forward-backward consistent)
+and a global match score that tells a scene cut from a camera move.
 
 Cost (measured on one core, 180x240 network resolution): grey conversion + resize of a 360x480 frame
-~0.2 ms; two DIS ``ultrafast`` flows (backward + forward for the consistency check) ~0.8 ms; checks
-~0.3 ms. Flow is computed at most ``max_width`` pixels wide, so large networks do not pay more.
+~0.1-0.2 ms; two DIS ``ultrafast`` flows (backward + forward for the consistency check) and the
+checks ~1.5-3 ms on a busy core. Flow is computed at most ``max_width`` pixels wide, so large networks do not pay more.
 """
 
 from __future__ import annotations
@@ -27,19 +27,21 @@ _PRESETS = {
 
 @dataclass(frozen=True)
 class FlowOptions:
-    """How flow is estimated.
+    """How flow is estimated and checked.
 
-    ``consistency_alpha``/``consistency_beta`` (px², at flow resolution): a pixel is occluded when
-    ``|f_b + f_f(x + f_b)|² > alpha (|f_b|² + |f_f|²) + beta`` (Sundaram et al. 2010). The default
-    is lenient: on textureless road and sky the two flows disagree by a pixel or two while the labels
-    there agree anyway; the photometric similarity weight does the fine-grained work. A pixel counts
-    as *matched* for the cut detector when valid and its photometric residual (normalised grey,
-    3x3 mean) is below ``match_residual``.
+    Forward-backward consistency (Sundaram et al. 2010): a pixel is inconsistent (occluded or badly
+    matched) when ``|f_b + f_f(x + f_b)|² > alpha (|f_b|² + |f_f|²) + beta`` (px² at flow resolution).
+    The check always feeds the cut detector: a pixel counts as *matched* when it is in view,
+    consistent and its photometric residual (normalised grey, 3x3 mean) is below ``match_residual``;
+    at a cut almost nothing matches. ``mask_occlusions`` also zeroes the blending weight of
+    inconsistent pixels; it is off by default because on held-out validation video it cost NLL on
+    every scenario (textureless road and sky fail the check while their labels agree anyway), and the
+    photometric similarity weight already discounts truly occluded pixels (docs/motion.md).
     """
 
     max_width: int = 256
     preset: str = "ultrafast"
-    consistency_check: bool = True
+    mask_occlusions: bool = False
     consistency_alpha: float = 0.01
     consistency_beta: float = 4.0
     match_residual: float = 0.5
@@ -67,8 +69,9 @@ class GreyFrame:
 class FrameMotion:
     """Backward motion from the current frame to the previous one, at the flow resolution.
 
-    ``flow`` ``(2, hs, ws)`` float32 in *network* pixels (x, y); ``valid`` ``(hs, ws)`` float32 in {0, 1};
-    ``matched`` the fraction of pixels that are valid and photometrically consistent (≈ 0 at a cut).
+    ``flow`` ``(2, hs, ws)`` float32 in *network* pixels (x, y); ``valid`` ``(hs, ws)`` float32 in {0, 1}
+    (in view, and consistent when occlusions are masked); ``matched`` the fraction of pixels that are in
+    view, consistent and photometrically alike (≈ 0 at a cut).
     """
 
     flow: np.ndarray
@@ -112,14 +115,14 @@ class FlowEstimator:
         map_x = self._xs + backward[..., 0]
         map_y = self._ys + backward[..., 1]
         hs, ws = self.small_size
-        valid = (map_x >= 0) & (map_x <= ws - 1) & (map_y >= 0) & (map_y <= hs - 1)
-        if opts.consistency_check:
-            forward = self._dis.calc(previous.small, current.small, None)
-            forward_at = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            error = cv2.magnitude(*cv2.split(backward + forward_at)) ** 2
-            lengths = cv2.magnitude(*cv2.split(backward)) ** 2 + cv2.magnitude(*cv2.split(forward_at)) ** 2
-            valid &= error <= opts.consistency_alpha * lengths + opts.consistency_beta
-        matched = self._matched_fraction(previous, current, map_x, map_y, valid)
+        in_view = (map_x >= 0) & (map_x <= ws - 1) & (map_y >= 0) & (map_y <= hs - 1)
+        forward = self._dis.calc(previous.small, current.small, None)
+        forward_at = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        error = cv2.magnitude(*cv2.split(backward + forward_at)) ** 2
+        lengths = cv2.magnitude(*cv2.split(backward)) ** 2 + cv2.magnitude(*cv2.split(forward_at)) ** 2
+        consistent = in_view & (error <= opts.consistency_alpha * lengths + opts.consistency_beta)
+        matched = self._matched_fraction(previous, current, map_x, map_y, consistent)
+        valid = consistent if opts.mask_occlusions else in_view
         flow = np.ascontiguousarray(backward.transpose(2, 0, 1)) / np.float32(self.scale)
         return FrameMotion(flow=flow, valid=valid.astype(np.float32), matched=matched)
 

@@ -11,7 +11,8 @@ it is. The blend becomes per pixel::
     P_t(x) = Σ_i w_i(x) p̃_i(x) / Σ_i w_i(x),   E_t(x) = Σ_i w_i(x) H̃_i(x) / Σ_i w_i(x)
 
 with ``pi_i`` the temporal importance, ``p̃_i``/``H̃_i`` the warped member and its warped entropy,
-``valid_i`` 0 where the pixel was out of view or occluded in any step since slot i, and
+``valid_i`` 0 where the pixel left the view in any step since slot i (and, with
+``FlowOptions.mask_occlusions``, where it failed a forward-backward check), and
 ``sim_i = exp(-r²/(2σ²))`` from ``r``, the 3x3 mean of |grey_t - warped grey_i| (grey images
 normalised to zero mean and unit contrast). The current frame always has ``w = pi_t > 0``. The same
 weights blend the entropies, and bilinear resampling only mixes, so MI = H[P] - E ≥ 0 still holds.
@@ -41,7 +42,7 @@ class MotionOptions:
     matched fraction of pixels below which the buffer resets (0 = never)."""
 
     flow: FlowOptions = field(default_factory=FlowOptions)
-    similarity_sigma: float = 0.15
+    similarity_sigma: float = 0.4
     cut_threshold: float = 0.3
 
     def __post_init__(self) -> None:

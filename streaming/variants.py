@@ -14,7 +14,7 @@ from typing import Any
 
 from streaming.modes import Mode, StreamConfig
 
-DEFAULT_SPATIAL_SIGMA = 1.0
+DEFAULT_SPATIAL_SIGMA = 0.5  # px at the network resolution; tuned on validation seeds (docs/motion.md)
 SUFFIXES = ("motion", "spatial")
 BUILT_IN = (
     "dnn",

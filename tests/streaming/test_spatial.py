@@ -20,6 +20,7 @@ from streaming import (
 )
 from streaming.session import StreamSession
 from streaming.spatial import gaussian_kernel
+from streaming.variants import DEFAULT_SPATIAL_SIGMA
 
 C, H, W = 3, 9, 11
 CPU = torch.device("cpu")
@@ -96,10 +97,10 @@ def test_spatial_then_temporal_blend_in_a_smoothing_session() -> None:
     [
         ("vqbnn", Mode.VQBNN, False, 0.0),
         ("vqbnn_motion", Mode.VQBNN, True, 0.0),
-        ("vqbnn_spatial", Mode.VQBNN, False, 1.0),
-        ("VQBNN_motion_spatial", Mode.VQBNN, True, 1.0),
+        ("vqbnn_spatial", Mode.VQBNN, False, DEFAULT_SPATIAL_SIGMA),
+        ("VQBNN_motion_spatial", Mode.VQBNN, True, DEFAULT_SPATIAL_SIGMA),
         ("vqdnn_motion", Mode.VQDNN, True, 0.0),
-        ("dnn_spatial", Mode.DNN, False, 1.0),
+        ("dnn_spatial", Mode.DNN, False, DEFAULT_SPATIAL_SIGMA),
     ],
 )
 def test_variant_names_resolve(name: str, mode: Mode, motion: bool, sigma: float) -> None:
