@@ -3,7 +3,8 @@
 ``vqbnn_motion`` = vqbnn with motion-aware smoothing, ``vqbnn_spatial`` = vqbnn with a spatial blur
 of ``DEFAULT_SPATIAL_SIGMA`` pixels, ``vqbnn_motion_spatial`` both; the same suffixes work on the
 other modes where they mean something (``_motion`` only on smoothing modes). ``eval``, ``bench`` and
-the server use these names, so a variant means the same thing everywhere.
+the server use these names, so a variant means the same thing everywhere. ``Mode`` members are
+strings, so a plain ``Mode`` is a variant name too.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ BUILT_IN = (
 def resolve_variant(name: str, spatial_sigma: float = DEFAULT_SPATIAL_SIGMA) -> dict[str, Any]:
     """The ``StreamConfig`` fields a variant name sets, e.g. ``{"mode": Mode.VQBNN, "motion": True}``.
 
-    Every variant sets ``mode``, ``motion`` and ``spatial_sigma``, so applying it to any config gives the
-    same inference. Raises ``ValueError`` listing the choices for an unknown name.
+    A base name sets only ``mode`` (so a config's own motion and blur settings carry over); each suffix
+    switches its option on. Raises ``ValueError`` listing the choices for an unknown name.
     """
     base, *suffixes = name.strip().lower().split("_")
     try:
@@ -44,16 +45,19 @@ def resolve_variant(name: str, spatial_sigma: float = DEFAULT_SPATIAL_SIGMA) -> 
         raise ValueError(f"write the suffixes of {name!r} in the order {'_'.join(SUFFIXES)}")
     if "motion" in suffixes and not mode.smooths:
         raise ValueError(f"{name!r}: motion-aware smoothing needs a smoothing mode (vqdnn or vqbnn)")
-    return {
-        "mode": mode,
-        "motion": "motion" in suffixes,
-        "spatial_sigma": spatial_sigma if "spatial" in suffixes else 0.0,
-    }
+    changes: dict[str, Any] = {"mode": mode}
+    if "motion" in suffixes:
+        changes["motion"] = True
+    if "spatial" in suffixes:
+        changes["spatial_sigma"] = spatial_sigma
+    return changes
 
 
-def apply_variant(config: StreamConfig, name: str, spatial_sigma: float = DEFAULT_SPATIAL_SIGMA) -> StreamConfig:
-    """``config`` with the variant's mode and options (tau, window, samples, ... kept)."""
-    return replace(config, **resolve_variant(name, spatial_sigma))
+def apply_variant(config: StreamConfig, name: str) -> StreamConfig:
+    """``config`` with the variant's mode and options (tau, window, samples, ... kept). ``_spatial`` uses
+    the config's own blur sigma when it has one, else ``DEFAULT_SPATIAL_SIGMA``."""
+    sigma = config.spatial_sigma if config.spatial_sigma > 0 else DEFAULT_SPATIAL_SIGMA
+    return replace(config, **resolve_variant(str(name), sigma))
 
 
 def variant_name(config: StreamConfig) -> str:

@@ -93,21 +93,28 @@ def test_spatial_then_temporal_blend_in_a_smoothing_session() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "mode", "motion", "sigma"),
+    ("name", "changes"),
     [
-        ("vqbnn", Mode.VQBNN, False, 0.0),
-        ("vqbnn_motion", Mode.VQBNN, True, 0.0),
-        ("vqbnn_spatial", Mode.VQBNN, False, DEFAULT_SPATIAL_SIGMA),
-        ("VQBNN_motion_spatial", Mode.VQBNN, True, DEFAULT_SPATIAL_SIGMA),
-        ("vqdnn_motion", Mode.VQDNN, True, 0.0),
-        ("dnn_spatial", Mode.DNN, False, DEFAULT_SPATIAL_SIGMA),
+        ("vqbnn", {"mode": Mode.VQBNN}),
+        ("vqbnn_motion", {"mode": Mode.VQBNN, "motion": True}),
+        ("vqbnn_spatial", {"mode": Mode.VQBNN, "spatial_sigma": DEFAULT_SPATIAL_SIGMA}),
+        ("VQBNN_motion_spatial", {"mode": Mode.VQBNN, "motion": True, "spatial_sigma": DEFAULT_SPATIAL_SIGMA}),
+        ("vqdnn_motion", {"mode": Mode.VQDNN, "motion": True}),
+        ("dnn_spatial", {"mode": Mode.DNN, "spatial_sigma": DEFAULT_SPATIAL_SIGMA}),
     ],
 )
-def test_variant_names_resolve(name: str, mode: Mode, motion: bool, sigma: float) -> None:
-    assert resolve_variant(name) == {"mode": mode, "motion": motion, "spatial_sigma": sigma}
+def test_variant_names_resolve(name: str, changes: dict) -> None:
+    assert resolve_variant(name) == changes
     config = apply_variant(StreamConfig(tau=0.3, window=4), name)
-    assert (config.tau, config.window, config.mode) == (0.3, 4, mode)
+    assert (config.tau, config.window, config.mode) == (0.3, 4, changes["mode"])
     assert variant_name(config) == name.lower()
+
+
+def test_base_names_keep_the_configs_own_options() -> None:
+    config = StreamConfig(motion=True, spatial_sigma=1.5)
+    assert apply_variant(config, "vqdnn") == StreamConfig(mode=Mode.VQDNN, motion=True, spatial_sigma=1.5)
+    assert apply_variant(StreamConfig(spatial_sigma=1.5), "vqbnn_spatial").spatial_sigma == 1.5
+    assert apply_variant(StreamConfig(), Mode.BNN).mode is Mode.BNN
 
 
 @pytest.mark.parametrize("name", ["vqbnn_fast", "cnn", "bnn_motion", "vqbnn_spatial_motion", "vqbnn_motion_motion"])
