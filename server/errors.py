@@ -58,6 +58,12 @@ class Unauthorized(ServiceError):
     status, code, close_code = 401, "unauthorized", 1008
 
 
+class Forbidden(ServiceError):
+    """The stream belongs to another API key (only when several keys are configured)."""
+
+    status, code, close_code = 403, "forbidden", 1008
+
+
 class StreamExists(ServiceError):
     status, code, close_code = 409, "stream_exists", 1008
 

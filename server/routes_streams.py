@@ -14,7 +14,7 @@ from server.fanout import End
 from server.ingest import SourceIngest, needs_background_open
 from server.params import config_changes
 from server.runtime import Runtime
-from server.streams import StreamEntry
+from server.streams import StreamEntry, check_owner
 from streaming import STREAM_ID_PATTERN
 from streaming.sources import FrameSource, open_source
 
@@ -50,7 +50,8 @@ async def get_stream(entry: ExistingStream, _owner: KeyOwner) -> dict[str, Any]:
 
 
 @router.delete("/v1/streams/{stream_id}", status_code=204, summary="Remove a stream (stops a pulled source)")
-async def delete_stream(entry: ExistingStream, runtime: ReadyRuntime, _owner: KeyOwner) -> Response:
+async def delete_stream(entry: ExistingStream, runtime: ReadyRuntime, owner: KeyOwner) -> Response:
+    check_owner(entry, owner)  # another key's stream: 403
     runtime.directory.remove(entry.stream_id)
     return Response(status_code=204)
 

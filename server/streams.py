@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from server.errors import InvalidParameters, KeyStreamLimit, StreamExists
+from server.errors import Forbidden, InvalidParameters, KeyStreamLimit, StreamExists
 from server.fanout import End, Fanout
 from server.jobs import FrameResult
 from server.metrics import StreamGauge
@@ -87,6 +87,15 @@ class StreamEntry:
         return out
 
 
+def check_owner(entry: StreamEntry, owner: int | None) -> None:
+    """403 when ``owner`` (the presented key's index) is not the key that created the stream.
+
+    With no key or a single key configured every caller is the same owner, so this never refuses.
+    """
+    if entry.owner is not None and owner is not None and entry.owner != owner:
+        raise Forbidden(f"stream {entry.stream_id!r} belongs to another API key")
+
+
 class StreamDirectory:
     def __init__(
         self,
@@ -133,6 +142,7 @@ class StreamDirectory:
         if entry is not None:
             if exclusive:
                 raise StreamExists(f"stream {stream_id!r} already exists")
+            check_owner(entry, owner)
             return entry, False
         if self.max_per_key and owner is not None:
             owned = sum(1 for e in self._entries.values() if e.owner == owner)

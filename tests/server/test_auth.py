@@ -56,3 +56,20 @@ def test_cors_allows_only_the_configured_origins(start_server: ServerFactory) ->
         bad = client.options("/v1/segment", headers={"Origin": "http://evil.example", **preflight})
         assert ok.headers.get("access-control-allow-origin") == "http://viewer.example"
         assert "access-control-allow-origin" not in bad.headers
+
+
+def test_with_several_keys_a_stream_belongs_to_the_key_that_created_it(start_server: ServerFactory) -> None:
+    live = start_server(api_key="alpha-key,beta-key")
+    with live.client(headers={"X-API-Key": "alpha-key"}) as alpha, live.client(
+        headers={"X-API-Key": "beta-key"}
+    ) as beta:
+        assert alpha.post("/v1/streams/mine/frames", content=make_frame(), headers=JPEG).status_code == 200
+        r = beta.post("/v1/streams/mine/frames", content=make_frame(), headers=JPEG)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+        assert beta.delete("/v1/streams/mine").status_code == 403
+        with connect(f"{live.ws_url}/v1/streams/mine/ws?key=beta-key", max_size=None) as ws:
+            assert close_code(ws) == 1008
+        info = alpha.get("/v1/streams/mine").json()
+        assert info["frames"] == 1  # beta changed nothing
+        assert beta.get("/v1/streams/mine").status_code == 200  # reading stays open to every key
+        assert alpha.delete("/v1/streams/mine").status_code == 204
