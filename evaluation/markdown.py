@@ -18,6 +18,7 @@ COLUMNS: tuple[tuple[str, str, float, int], ...] = (
     ("unc90", "Unc-90 % ↑", 100.0, 1),
     ("auroc", "AUROC ↑", 1.0, 3),
     ("flicker", "Flicker % ↓", 100.0, 2),
+    ("boundary_acc", "Bnd acc % ↑", 100.0, 1),
     ("fps", "fps ↑", 1.0, 1),
 )
 
@@ -125,6 +126,13 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if report.get("per_sequence"):
         out += ["### NLL per sequence", "", per_sequence_table(report["per_sequence"], "nll", 1.0), ""]
         out += ["### ECE % per sequence", "", per_sequence_table(report["per_sequence"], "ece", 100.0), ""]
+        out += ["### mIoU % per sequence", "", per_sequence_table(report["per_sequence"], "miou", 100.0), ""]
+        out += [
+            "### Boundary accuracy % per sequence (pixels within 3 px of a label edge)",
+            "",
+            per_sequence_table(report["per_sequence"], "boundary_acc", 100.0),
+            "",
+        ]
     real = report.get("real")
     if real:
         out += ["## Real, unlabelled clips (out of domain)", ""]

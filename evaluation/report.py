@@ -93,11 +93,19 @@ def build_report(
         "targets": check_targets(modes, ratios, int(config.get("samples", 30))),
         "config": dict(config),
         "throughput": None if throughput is None else throughput.to_dict(),
-        "per_sequence": {s: {n: r.per_sequence[s].compute() for n, r in runs.items()} for s in sequences},
+        "per_sequence": {s: {n: _sequence_scores(r, s) for n, r in runs.items()} for s in sequences},
         "reliability": {name: run.metrics.reliability_bins().to_dict() for name, run in runs.items()},
         "real": dict(real) if real is not None else None,
     }
     return report
+
+
+def _sequence_scores(run: ModeRun, sequence: str) -> dict[str, float]:
+    scores = run.per_sequence[sequence].compute()
+    boundary = run.per_sequence_boundary.get(sequence)
+    if boundary is not None:
+        scores["boundary_acc"] = boundary.compute()
+    return scores
 
 
 def json_safe(value: Any) -> Any:

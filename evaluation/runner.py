@@ -13,17 +13,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from evaluation.metrics import SegmentationMetrics
+from evaluation.metrics.boundary import BoundaryAccuracy
 from evaluation.suite import EvalSequence
 from evaluation.timing import synchronize
 from models import Segmenter
-from streaming import Mode, StreamConfig, StreamPipeline, UncertaintyMaps
+from streaming import Mode, StreamConfig, StreamPipeline, UncertaintyMaps, apply_variant, resolve_variant
 
 
 @dataclass
@@ -58,6 +59,8 @@ class ModeRun:
     frames: int = 0
     labelled_frames: int = 0
     snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    boundary: BoundaryAccuracy = field(default_factory=BoundaryAccuracy)
+    per_sequence_boundary: dict[str, BoundaryAccuracy] = field(default_factory=dict)
     _entropy: list[torch.Tensor] = field(default_factory=list)
     _mutual_info: list[torch.Tensor] = field(default_factory=list)
     frame_sequence: list[str] = field(default_factory=list)
@@ -85,6 +88,8 @@ class ModeRun:
     def summary(self) -> dict[str, float]:
         """Metrics (fractions) when labelled, mean uncertainties, and this run's frames per second."""
         out: dict[str, float] = self.metrics.compute() if self.labelled_frames else {}
+        if self.labelled_frames:
+            out["boundary_acc"] = self.boundary.compute()
         entropy, mutual_info = self.frame_entropy, self.frame_mutual_info
         out["mean_entropy"] = float(entropy.mean()) if entropy.size else math.nan
         out["mean_mutual_info"] = float(mutual_info.mean()) if mutual_info.size else math.nan
@@ -101,38 +106,42 @@ def snapshot_index(length: int) -> int:
 def evaluate_modes(
     segmenter: Segmenter,
     sequences: Sequence[EvalSequence],
-    modes: Sequence[Mode],
+    modes: Sequence[Mode | str],
     config: StreamConfig,
     progress: bool = True,
     desc: str = "evaluating",
 ) -> dict[str, ModeRun]:
     """Run every mode over every sequence; returns a ``ModeRun`` per mode name.
 
-    ``config`` gives tau, clock, window K, samples N and max_gap; its ``mode`` is replaced per mode.
+    ``modes`` are ``Mode``s or variant names (``vqbnn_motion``, ``vqbnn_spatial``, ...: see
+    ``streaming.variants``). ``config`` gives tau, clock, window K, samples N and max_gap; each mode
+    applies its variant to it.
     Sequences without labels (real clips) are run and timed, and their per-frame uncertainty kept,
     but not scored.
     """
     if not modes:
         raise ValueError("no modes to evaluate")
     device = segmenter.device
-    runs = {mode.value: ModeRun(mode) for mode in modes}
+    names = [str(m) for m in modes]
+    runs = {name: ModeRun(resolve_variant(name)["mode"]) for name in names}
     total = sum(len(s) for s in sequences)
     bar = tqdm(total=total, desc=desc, unit="frame", disable=not progress, mininterval=1.0)
     for sequence in sequences:
         labels = sequence.labels_at(segmenter.meta.input_size, device)
-        pipelines = {m: StreamPipeline(segmenter, replace(config, mode=m), stream_id=sequence.name) for m in modes}
+        pipelines = {n: StreamPipeline(segmenter, apply_variant(config, n), stream_id=sequence.name) for n in names}
         if labels is not None:
             for run in runs.values():
                 run.per_sequence[sequence.name] = SegmentationMetrics()
+                run.per_sequence_boundary[sequence.name] = BoundaryAccuracy()
         pictured = snapshot_index(len(sequence))
         bar.set_postfix_str(sequence.name)
         for i, (image, timestamp) in enumerate(zip(sequence.images, sequence.timestamps, strict=True)):
-            shift = i % len(modes)
-            for mode in (*modes[shift:], *modes[:shift]):
-                run = runs[mode.value]
+            shift = i % len(names)
+            for name in (*names[shift:], *names[:shift]):
+                run = runs[name]
                 synchronize(device)
                 start = time.perf_counter()
-                maps = pipelines[mode].process(image, timestamp)
+                maps = pipelines[name].process(image, timestamp)
                 synchronize(device)
                 run.seconds += time.perf_counter() - start
                 run.frames += 1
@@ -141,6 +150,8 @@ def evaluate_modes(
                 if truth is not None:
                     run.metrics.update(maps.probs, truth)
                     run.per_sequence[sequence.name].update(maps.probs, truth)
+                    run.boundary.update(maps.labels, truth)
+                    run.per_sequence_boundary[sequence.name].update(maps.labels, truth)
                     run.labelled_frames += 1
                 if i == pictured:
                     run.snapshots[sequence.name] = Snapshot.capture(image, maps, truth)

@@ -30,6 +30,17 @@ HELD_OUT_SPECS: tuple[tuple[str, str], ...] = (
     ("static", "jpeg"),
     ("cuts", "noise+blur"),
 )
+# ``--suite motion`` (motion-aware smoothing, docs/motion.md): camera motion (pan, forward drive), scene
+# cuts, and a static camera where aligning must cost nothing; two corrupted motion sequences.
+MOTION_SPECS: tuple[tuple[str, str], ...] = (
+    ("pan", "none"),
+    ("drive", "none"),
+    ("cuts", "none"),
+    ("static", "none"),
+    ("pan", "noise+blur"),
+    ("drive", "lowlight"),
+)
+SUITES: dict[str, tuple[tuple[str, str], ...]] = {"default": HELD_OUT_SPECS, "motion": MOTION_SPECS}
 DEFAULT_SEQUENCES = 6
 DEFAULT_FRAMES = 40
 QUICK_SEQUENCES = 2
@@ -106,8 +117,10 @@ def held_out_specs(
     first_seed: int = 1,
     size: tuple[int, int] = RENDER_SIZE,
     fps: float = FPS,
+    kinds: Sequence[tuple[str, str]] = HELD_OUT_SPECS,
 ) -> list[SequenceSpec]:
-    """``sequences`` held-out videos of ``frames`` frames, seeds ``first_seed, first_seed + 1, ...``."""
+    """``sequences`` held-out videos of ``frames`` frames, seeds ``first_seed, first_seed + 1, ...``;
+    ``kinds`` gives the (scenario, corruption) of each, cycled (``SUITES``)."""
     if sequences < 1 or frames < 1:
         raise ValueError(f"need at least one sequence and one frame, got {sequences} x {frames}")
     seeds = [first_seed + i for i in range(sequences)]
@@ -117,7 +130,7 @@ def held_out_specs(
             f"(training uses 10000+, validation 500+); got {seeds[0]}..{seeds[-1]}"
         )
     return [
-        SequenceSpec(seed, *HELD_OUT_SPECS[i % len(HELD_OUT_SPECS)], frames=frames, size=size, fps=fps)
+        SequenceSpec(seed, *kinds[i % len(kinds)], frames=frames, size=size, fps=fps)
         for i, seed in enumerate(seeds)
     ]
 

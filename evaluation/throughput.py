@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from evaluation.timing import synchronize
 from models import Segmenter
-from streaming import Mode, StreamConfig, StreamPipeline
+from streaming import Mode, StreamConfig, StreamPipeline, apply_variant
 
 
 @dataclass
@@ -62,7 +62,7 @@ class Throughput:
 def measure_fps(
     segmenter: Segmenter,
     frames: Sequence[np.ndarray],
-    modes: Sequence[Mode],
+    modes: Sequence[Mode | str],
     config: StreamConfig | None = None,
     rounds: int = 4,
     frames_per_round: int = 5,
@@ -74,8 +74,8 @@ def measure_fps(
     Args:
         segmenter: the loaded network.
         frames: RGB uint8 frames, cycled in order (any size: ``prepare`` resizes them, as in serving).
-        modes: the modes to compare.
-        config: tau/window/samples/... for every mode (``mode`` is replaced); default ``StreamConfig()``.
+        modes: the modes to compare: ``Mode``s or variant names (``vqbnn_motion``, ...).
+        config: tau/window/samples/... for every mode (each applies its variant); default ``StreamConfig()``.
         rounds: number of rounds; the mode order rotates each round.
         frames_per_round: frames each mode processes back to back per round.
         warmup: untimed frames per mode before the first round.
@@ -90,32 +90,33 @@ def measure_fps(
         raise ValueError("need modes, rounds >= 1, frames_per_round >= 1 and warmup >= 0")
     base = config or StreamConfig()
     device = segmenter.device
-    pipelines = {m: StreamPipeline(segmenter, replace(base, mode=m), stream_id=f"bench-{m.value}") for m in modes}
-    cursor = dict.fromkeys(modes, 0)
+    names = [str(m) for m in modes]
+    pipelines = {n: StreamPipeline(segmenter, apply_variant(base, n), stream_id=f"bench-{n}") for n in names}
+    cursor = dict.fromkeys(names, 0)
     result = Throughput(
-        seconds={m.value: 0.0 for m in modes},
-        frames={m.value: 0 for m in modes},
+        seconds=dict.fromkeys(names, 0.0),
+        frames=dict.fromkeys(names, 0),
         device=str(device),
         samples=base.samples,
     )
 
-    def run(mode: Mode, count: int) -> None:
+    def run(mode: str, count: int) -> None:
         pipeline = pipelines[mode]
         for _ in range(count):
             k = cursor[mode]
             pipeline.process(frames[k % len(frames)], k / frame_rate)
             cursor[mode] = k + 1
 
-    for mode in modes:
+    for mode in names:
         run(mode, warmup)
     for r in range(rounds):
-        shift = r % len(modes)
-        for mode in (*modes[shift:], *modes[:shift]):
+        shift = r % len(names)
+        for mode in (*names[shift:], *names[:shift]):
             synchronize(device)
             start = time.perf_counter()
             run(mode, frames_per_round)
             synchronize(device)
-            result.seconds[mode.value] += time.perf_counter() - start
-            result.frames[mode.value] += frames_per_round
+            result.seconds[mode] += time.perf_counter() - start
+            result.frames[mode] += frames_per_round
         result.rounds += 1
     return result

@@ -21,7 +21,7 @@ from evaluation.runner import ModeRun, evaluate_modes
 from evaluation.suite import EvalSequence
 from evaluation.throughput import measure_fps
 from models import CheckpointError, Segmenter, default_checkpoint_path, load_segmenter
-from streaming import Mode, StreamConfig, parse_mode
+from streaming import Mode, StreamConfig, parse_variants
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -32,9 +32,9 @@ def _size(text: str) -> tuple[int, int]:
     return h, w
 
 
-def _modes(text: str) -> list[Mode]:
+def _modes(text: str) -> list[str]:
     try:
-        return [parse_mode(m) for m in text.split(",") if m.strip()]
+        return parse_variants(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -45,7 +45,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--model", type=Path, help="checkpoint (.pt) or ONNX file (default: the embedded default model)")
     add("--backend", choices=("torch", "onnx"), help="inference backend (default: by file suffix)")
     add("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
-    add("--modes", type=_modes, default=list(Mode), help="comma-separated (default: dnn,bnn,vqdnn,vqbnn)")
+    add(
+        "--modes",
+        type=_modes,
+        default=[m.value for m in Mode],
+        help="comma-separated (default: dnn,bnn,vqdnn,vqbnn); also vqbnn_motion, vqbnn_spatial, "
+        "vqbnn_motion_spatial (docs/motion.md)",
+    )
+    add(
+        "--suite",
+        choices=tuple(suite.SUITES),
+        default="default",
+        help="held-out set: default, or motion (pan, drive, cuts, static: for the motion-aware variants)",
+    )
     add("--samples", type=int, help=f"bnn MC samples N (default {default.samples}; --quick: 8)")
     add("--tau", type=float, default=default.tau, help=f"importance time constant (default {default.tau:.4g} s)")
     add("--clock", choices=("seconds", "frames"), default=default.clock, help="what tau is measured in")
@@ -99,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             motion=args.motion,
             spatial_sigma=args.spatial_sigma,
         )
-        specs = suite.held_out_specs(args.sequences, args.frames, args.seed, args.size)
+        specs = suite.held_out_specs(args.sequences, args.frames, args.seed, args.size, kinds=suite.SUITES[args.suite])
         segmenter = load_segmenter(args.model, device=args.device, backend=args.backend)
     except (ValueError, CheckpointError) as exc:
         hint = ""
@@ -130,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     pictures = _write_pictures(args.out, args.picture_sequence, segmenter, sequences, runs, real_runs)
     report["pictures"] = {name: str(path) for name, path in pictures.items()}
     report["config"]["wall_seconds"] = time.perf_counter() - started
+    report["config"]["suite"] = args.suite
     safe = json_safe(report)
     json_path = write_json(args.json or args.out / "eval.json", safe)
     md_path = write_markdown(args.markdown or args.out / "eval.md", safe)
