@@ -3,7 +3,8 @@ latency end to end over the WebSocket, dropped frames, memory per stream) for 1,
 streams, measured in one run. Writes ``bench.json`` and ``bench.md`` to ``--out``.
 
 The run is a list of sections (``model``, ``server``); each has its own argument group and a
-``--skip-...`` flag. New sections (load, soak) add a group in ``configure`` and a step in ``run``.
+``--skip-...`` flag. ``--load`` and ``--soak`` run the reliability tests instead (docs/reliability.md):
+each starts its own server and writes ``load.*`` / ``soak.*`` into ``--out``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ def _counts(text: str) -> tuple[int, ...]:
     return counts
 
 
+def _pair(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two numbers like 2,10, got {text!r}") from None
+    if not 0 < low <= high:
+        raise argparse.ArgumentTypeError("expected 0 < low <= high")
+    return low, high
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     from evaluation.bench.scene import DEFAULT_SCENE
 
@@ -72,6 +83,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     served.add_argument("--server", help="benchmark this running server (ws://host:port) instead of starting one; "
                         "the raw model still runs here")
     served.add_argument("--skip-server", action="store_true", help="do not benchmark the server")
+
+    load = parser.add_argument_group("load test (--load: instead of the sections above; docs/reliability.md)")
+    load.add_argument("--load", action="store_true", help="many WebSocket streams + REST callers for a fixed time")
+    load.add_argument("--load-seconds", type=float, default=60.0, help="duration (default 60)")
+    load.add_argument("--load-streams", type=int, default=16, help="concurrent WebSocket streams (default 16)")
+    load.add_argument("--load-rest", type=int, default=4, help="concurrent REST callers (default 4)")
+    load.add_argument("--load-fps", type=float, default=15.0, help="frames per second per WebSocket stream (15)")
+    soak = parser.add_argument_group("soak test (--soak: instead of the sections above; docs/reliability.md)")
+    soak.add_argument("--soak", action="store_true", help="streams opening and closing for a long time; RSS flat?")
+    soak.add_argument("--soak-minutes", type=float, default=10.0, help="duration in minutes (default 10)")
+    soak.add_argument("--soak-streams", type=int, default=6, help="WebSocket streams open at any time (default 6)")
+    soak.add_argument("--soak-lifetime", type=_pair, default=(2.0, 10.0), help="stream lifetime range, s (2,10)")
+    soak.add_argument("--soak-fps", type=float, default=10.0, help="frames per second per stream (default 10)")
+    soak.add_argument("--soak-sample", type=float, default=2.0, help="seconds between RSS samples (default 2)")
+    soak.add_argument("--soak-warmup", type=float, default=60.0, help="seconds left out of the fit (default 60)")
+    soak.add_argument("--soak-idle-timeout", type=float, default=3.0, help="the server's idle timeout, s (3)")
 
 
 def _defaults(args: argparse.Namespace) -> None:
@@ -107,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
     if not Path(model_path).is_file():
         print(f"vqseg bench: no model file at {model_path} (train one with 'vqseg train', or pass --model)")
         return 2
+    if args.load or args.soak:
+        from evaluation.commands.bench_stress import run_stress
+
+        return run_stress(args, Path(model_path))
     try:
         segmenter = load_segmenter(model_path, device=args.device)
     except (CheckpointError, ValueError, OSError) as exc:
