@@ -36,7 +36,7 @@ TARGETS = {
 
 def _check(value: float | None, bound: float, at_least: bool, note: str | None = None) -> dict[str, Any]:
     met = None if value is None or math.isnan(value) else (value >= bound if at_least else value <= bound)
-    out: dict[str, Any] = {"value": value, "target": f"{'>=' if at_least else '<='} {bound:g}", "met": met}
+    out: dict[str, Any] = {"value": value, "target": f"{'>=' if at_least else '<='} {bound:.3g}", "met": met}
     if note:
         out["note"] = note
     return out
@@ -62,7 +62,7 @@ def check_targets(modes: Mapping[str, Mapping[str, float]], ratios: Mapping[str,
         out["vqbnn_over_dnn_fps"] = _check(ratios["vqbnn_over_dnn_fps"], TARGETS["vqbnn_over_dnn_fps"], True)
     if "vqbnn_over_bnn_fps" in ratios:
         bound = TARGETS["vqbnn_over_bnn_fps"] * samples / 30
-        note = None if samples == 30 else f"bnn ran with N={samples}: target scaled to {bound:g}x"
+        note = None if samples == 30 else f"bnn ran with N={samples}: target scaled to {bound:.3g}x"
         out["vqbnn_over_bnn_fps"] = _check(ratios["vqbnn_over_bnn_fps"], bound, True, note)
     return out
 
