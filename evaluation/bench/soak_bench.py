@@ -133,7 +133,8 @@ async def run_soak(
     end_mb = rss_mb(pid) if pid is not None else None
     if end_mb is not None:
         run.samples.append((time.monotonic() - start, end_mb, run.created, left))
-    result = {
+    figures = fit(run.samples, config.warmup)
+    result: dict[str, Any] = {
         "config": asdict(config),
         "seconds": round(time.monotonic() - start, 1),
         "streams_created": run.created,
@@ -144,12 +145,11 @@ async def run_soak(
         "unexpected_errors": tally.unexpected(),
         "rss_mb": {"start": run.samples[0][1] if run.samples else None, "end": end_mb,
                    "peak": max(s[1] for s in run.samples) if run.samples else None},
-        "fit": fit(run.samples, config.warmup),
+        "fit": figures,
         "samples": [{"t": round(t, 2), "rss_mb": round(mb, 2), "created": c, "live": live}
                     for t, mb, c, live in run.samples],
     }
     if report is not None:
-        f = result["fit"]
-        report(f"  soak: {run.created} streams created, {left} left; RSS slope {f.get('mb_per_hour')} MB/h, "
-               f"{f.get('kb_per_stream')} KB/stream")
+        report(f"  soak: {run.created} streams created, {left} left; RSS slope {figures.get('mb_per_hour')} MB/h, "
+               f"{figures.get('kb_per_stream')} KB/stream")
     return result
