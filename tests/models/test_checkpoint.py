@@ -16,7 +16,7 @@ def test_round_trip_keeps_weights_and_metadata(
     tmp_path: Path, tiny_segmenter: TorchSegmenter, tiny_meta: ModelMeta, rgb_frame: np.ndarray
 ) -> None:
     path = save_checkpoint(tmp_path / "m.pt", tiny_segmenter.model, tiny_meta)
-    meta, state = read_checkpoint(path)
+    meta, _state = read_checkpoint(path)
     assert meta == tiny_meta
     assert meta.class_names == ("a", "b", "c", "d") and meta.palette[1] == (255, 0, 0)
     loaded = load_segmenter(path, device="cpu")

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from evaluation.bench.proc_memory import rss_mb
-from evaluation.bench.traffic import EXPECTED, Tally, call_rest, live_streams, probe_ws, push_ws
+from benchmarks.proc_memory import rss_mb
+from benchmarks.traffic import EXPECTED, Tally, call_rest, live_streams, probe_ws, push_ws
 from server.client_result import percentile
 
 

@@ -53,7 +53,7 @@ def _pair(text: str) -> tuple[float, float]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from evaluation.bench.scene import DEFAULT_SCENE
+    from benchmarks.scene import DEFAULT_SCENE
 
     add = parser.add_argument
     add("--model", type=Path, help="checkpoint (.pt) or ONNX file (default: the embedded model)")
@@ -102,7 +102,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _defaults(args: argparse.Namespace) -> None:
-    from evaluation.bench.scene import DEFAULT_SCENE
+    from benchmarks.scene import DEFAULT_SCENE
 
     def pick(value: Any, full: Any, quick: Any) -> Any:
         return value if value is not None else (quick if args.quick else full)
@@ -121,9 +121,9 @@ def _defaults(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from evaluation.bench.model_bench import ModelBenchConfig, run_model_bench
-    from evaluation.bench.report import add_ratios, render_markdown, write_report
-    from evaluation.bench.scene import render_frames
+    from benchmarks.model_bench import ModelBenchConfig, run_model_bench
+    from benchmarks.report import add_ratios, render_markdown, write_report
+    from benchmarks.scene import render_frames
     from models import CheckpointError, default_checkpoint_path, load_segmenter
 
     _defaults(args)
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"vqseg bench: no model file at {model_path} (train one with 'vqseg train', or pass --model)")
         return 2
     if args.load or args.soak:
-        from evaluation.commands.bench_stress import run_stress
+        from benchmarks.stress_command import run_stress
 
         return run_stress(args, Path(model_path))
     try:
@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fps: float,
                     report: dict[str, Any]) -> int:
-    from evaluation.bench.server_bench import ServerBenchConfig, run_server_bench
+    from benchmarks.server_bench import ServerBenchConfig, run_server_bench
     from server.local_server import LocalServer, ServerStartError
 
     config = ServerBenchConfig(concurrency=args.streams, seconds=args.seconds, warmup=args.warmup,

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from evaluation.bench.scene import looped
+from benchmarks.scene import looped
 from server.client import Backoff, StreamClient
 from server.client_result import percentile
 

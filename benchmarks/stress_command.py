@@ -15,11 +15,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from evaluation.bench.load_bench import LoadConfig, run_load
-from evaluation.bench.scene import render_frames
-from evaluation.bench.soak_bench import SoakConfig, run_soak
-from evaluation.bench.soak_plot import draw_rss
-from evaluation.bench.stress_report import render_load, render_soak
+from benchmarks.load_bench import LoadConfig, run_load
+from benchmarks.scene import render_frames
+from benchmarks.soak_bench import SoakConfig, run_soak
+from benchmarks.soak_plot import draw_rss
+from benchmarks.stress_report import render_load, render_soak
 from evaluation.report import write_json
 from server.local_server import LocalServer, ServerStartError
 

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from evaluation.bench.proc_memory import rss_mb
-from evaluation.bench.traffic import Tally, live_streams, push_ws
+from benchmarks.proc_memory import rss_mb
+from benchmarks.traffic import Tally, live_streams, push_ws
 
 
 @dataclass(frozen=True)
