@@ -74,6 +74,7 @@ COPY streaming ./streaming
 COPY server ./server
 COPY evaluation ./evaluation
 COPY synthetic ./synthetic
+COPY benchmarks ./benchmarks
 # A regular (non-editable) install: the default model travels as package data of `models`. The
 # versions of vqseg's dependencies are pyproject.toml's to pin, not this file's.
 # hadolint ignore=DL3013

@@ -5,6 +5,7 @@ ever created, and the sentinel stream keeps its buffer throughout."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import quote
@@ -86,7 +87,8 @@ def test_pull_requests(fuzz_server: LiveServer, sentinel: Sentinel, body: Any) -
     if isinstance(body, dict) and isinstance(body.get("source"), str) and not body["source"].startswith("x-"):
         body["source"] = "x-" + body["source"]  # never a real file, camera or URL: only refusals are fuzzed
     with fuzz_server.client() as client:
-        response = client.post("/v1/streams", json=body)
+        # json.dumps (not httpx's strict encoder) so NaN/Infinity literals reach the server's parser too
+        response = client.post("/v1/streams", content=json.dumps(body), headers={"Content-Type": "application/json"})
     check_answer(response)
     assert response.status_code != 201
 
