@@ -88,10 +88,13 @@ class FlowEstimator:
         h, w = size
         self.scale = min(1.0, self.options.max_width / w)  # flow pixels per network pixel
         self.small_size = (max(2, round(h * self.scale)), max(2, round(w * self.scale)))
-        self._dis = cv2.DISOpticalFlow_create(_PRESETS[self.options.preset])
+        self._dis = cv2.DISOpticalFlow.create(_PRESETS[self.options.preset])
         hs, ws = self.small_size
         xs, ys = np.meshgrid(np.arange(ws, dtype=np.float32), np.arange(hs, dtype=np.float32))
         self._xs, self._ys = xs, ys
+        # output buffers reused by DIS (no initial flow is read from them: useInitialFlow stays off)
+        self._backward = np.zeros((hs, ws, 2), np.float32)
+        self._forward = np.zeros((hs, ws, 2), np.float32)
 
     def grey(self, image: np.ndarray) -> GreyFrame:
         """``image``: RGB uint8 ``(H, W, 3)`` of any size (or grey ``(H, W)``)."""
@@ -111,12 +114,12 @@ class FlowEstimator:
     def motion(self, previous: GreyFrame, current: GreyFrame) -> FrameMotion:
         """Backward flow current → previous, its validity, and the global match score."""
         opts = self.options
-        backward = self._dis.calc(current.small, previous.small, None)  # (hs, ws, 2)
+        backward = self._dis.calc(current.small, previous.small, self._backward)  # (hs, ws, 2)
         map_x = self._xs + backward[..., 0]
         map_y = self._ys + backward[..., 1]
         hs, ws = self.small_size
         in_view = (map_x >= 0) & (map_x <= ws - 1) & (map_y >= 0) & (map_y <= hs - 1)
-        forward = self._dis.calc(previous.small, current.small, None)
+        forward = self._dis.calc(previous.small, current.small, self._forward)
         forward_at = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         error = cv2.magnitude(*cv2.split(backward + forward_at)) ** 2
         lengths = cv2.magnitude(*cv2.split(backward)) ** 2 + cv2.magnitude(*cv2.split(forward_at)) ** 2
