@@ -92,9 +92,6 @@ class FlowEstimator:
         hs, ws = self.small_size
         xs, ys = np.meshgrid(np.arange(ws, dtype=np.float32), np.arange(hs, dtype=np.float32))
         self._xs, self._ys = xs, ys
-        # output buffers reused by DIS (no initial flow is read from them: useInitialFlow stays off)
-        self._backward = np.zeros((hs, ws, 2), np.float32)
-        self._forward = np.zeros((hs, ws, 2), np.float32)
 
     def grey(self, image: np.ndarray) -> GreyFrame:
         """``image``: RGB uint8 ``(H, W, 3)`` of any size (or grey ``(H, W)``)."""
@@ -114,12 +111,12 @@ class FlowEstimator:
     def motion(self, previous: GreyFrame, current: GreyFrame) -> FrameMotion:
         """Backward flow current → previous, its validity, and the global match score."""
         opts = self.options
-        backward = self._dis.calc(current.small, previous.small, self._backward)  # (hs, ws, 2)
+        backward = self._calc(current.small, previous.small)  # (hs, ws, 2)
         map_x = self._xs + backward[..., 0]
         map_y = self._ys + backward[..., 1]
         hs, ws = self.small_size
         in_view = (map_x >= 0) & (map_x <= ws - 1) & (map_y >= 0) & (map_y <= hs - 1)
-        forward = self._dis.calc(previous.small, current.small, self._forward)
+        forward = self._calc(previous.small, current.small)
         forward_at = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         error = cv2.magnitude(*cv2.split(backward + forward_at)) ** 2
         lengths = cv2.magnitude(*cv2.split(backward)) ** 2 + cv2.magnitude(*cv2.split(forward_at)) ** 2
@@ -128,6 +125,11 @@ class FlowEstimator:
         valid = consistent if opts.mask_occlusions else in_view
         flow = np.ascontiguousarray(backward.transpose(2, 0, 1)) / np.float32(self.scale)
         return FrameMotion(flow=flow, valid=valid.astype(np.float32), matched=matched)
+
+    def _calc(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Flow from ``first`` to ``second``. The output must be None: a given array (even zeros) is
+        taken as an initial flow by DIS and changes the result."""
+        return np.asarray(self._dis.calc(first, second, None))  # type: ignore[call-overload]
 
     def _matched_fraction(
         self, previous: GreyFrame, current: GreyFrame, map_x: np.ndarray, map_y: np.ndarray, valid: np.ndarray

@@ -242,3 +242,16 @@ def test_pipeline_passes_the_frame_to_a_motion_stream(tiny_segmenter: TorchSegme
         maps = pipeline.process(np.roll(rgb_frame, 2 * t, axis=1), 0.1 * t)
     assert maps.probs.shape == (4, 32, 48)
     assert pipeline.session.buffer_len == 3
+
+
+def test_flow_is_plain_dis_with_no_initial_flow() -> None:
+    """DIS takes any output array it is given as an initial flow; the estimator must not pass one."""
+    import cv2
+
+    rng = np.random.default_rng(9)
+    a = np.clip(128 + 60 * cvblur(rng.standard_normal((48, 80)).astype(np.float32)), 0, 255).astype(np.uint8)
+    estimator = FlowEstimator((48, 64))
+    first, second = (estimator.grey(np.repeat(x[:, :, None], 3, 2)) for x in (a[:, 8:72], a[:, 5:69]))
+    expected = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST).calc(second.small, first.small, None)
+    for _ in range(2):
+        np.testing.assert_array_equal(estimator.motion(first, second).flow, expected.transpose(2, 0, 1))
