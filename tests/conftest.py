@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from models import ModelMeta, create_model
+from models import ModelMeta, create_model, save_checkpoint
 from models.backend_torch import TorchSegmenter
+from synthetic import CLASS_NAMES as STREET_CLASSES
+from synthetic import PALETTE as STREET_PALETTE
 
 CLASSES = ("a", "b", "c", "d")
 PALETTE = ((0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255))
@@ -42,3 +46,25 @@ def tiny_segmenter(tiny_meta: ModelMeta) -> TorchSegmenter:
 def rgb_frame() -> np.ndarray:
     rng = np.random.default_rng(0)
     return rng.integers(0, 256, size=(60, 80, 3), dtype=np.uint8)
+
+
+def tiny_street_model(name: str = "tiny-street") -> tuple[torch.nn.Module, ModelMeta]:
+    """An untrained width-4 network with the synthetic scenes' 11 classes, input 24x32 (seeded)."""
+    torch.manual_seed(0)
+    model = create_model("bayesian_unet", len(STREET_CLASSES), 0.5, width=4)
+    meta = ModelMeta(
+        arch="bayesian_unet",
+        class_names=tuple(STREET_CLASSES),
+        palette=tuple(tuple(c) for c in STREET_PALETTE),  # type: ignore[misc]
+        input_size=(24, 32),
+        name=name,
+        arch_options={"width": 4},
+    )
+    return model, meta
+
+
+@pytest.fixture(scope="session")
+def street_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``tiny_street_model`` saved as a vqseg checkpoint, shared by the end-to-end eval tests."""
+    model, meta = tiny_street_model("tiny-eval")
+    return save_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", model, meta)

@@ -8,28 +8,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
-from models import ModelMeta, create_model, save_checkpoint
-from synthetic import CLASS_NAMES, PALETTE
 from vqseg.cli import main
 
 REQUIRED = ("nll", "acc", "miou", "ece", "brier", "acc90", "unc90", "auroc", "flicker", "fps")
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    model = create_model("bayesian_unet", len(CLASS_NAMES), 0.5, width=4)
-    meta = ModelMeta(
-        arch="bayesian_unet",
-        class_names=tuple(CLASS_NAMES),
-        palette=tuple(tuple(c) for c in PALETTE),  # type: ignore[misc]
-        input_size=(24, 32),
-        name="tiny-eval",
-        arch_options={"width": 4},
-    )
-    return save_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", model, meta)
+def checkpoint(street_checkpoint: Path) -> Path:
+    return street_checkpoint
 
 
 def write_clip(path: Path) -> Path:

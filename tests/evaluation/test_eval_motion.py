@@ -7,15 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from evaluation.runner import evaluate_modes
 from evaluation.suite import MOTION_SPECS, EvalSequence, held_out_specs
 from evaluation.throughput import measure_fps
-from models import ModelMeta, create_model, save_checkpoint
 from models.backend_torch import TorchSegmenter
 from streaming import Mode, StreamConfig
-from synthetic import CLASS_NAMES, PALETTE
 from vqseg.cli import main
 
 VARIANTS = ["vqbnn", "vqbnn_motion", "vqbnn_spatial", "vqbnn_motion_spatial"]
@@ -56,18 +53,8 @@ def test_motion_suite_covers_pan_drive_cuts_and_static() -> None:
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    model = create_model("bayesian_unet", len(CLASS_NAMES), 0.5, width=4)
-    meta = ModelMeta(
-        arch="bayesian_unet",
-        class_names=tuple(CLASS_NAMES),
-        palette=tuple(tuple(c) for c in PALETTE),  # type: ignore[misc]
-        input_size=(24, 32),
-        name="tiny-motion",
-        arch_options={"width": 4},
-    )
-    return save_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", model, meta)
+def checkpoint(street_checkpoint: Path) -> Path:
+    return street_checkpoint
 
 
 def test_eval_command_runs_the_motion_suite_with_variants(checkpoint: Path, tmp_path: Path) -> None:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from models import ModelMeta, create_model
 from models.onnx import export_onnx
-from synthetic import CLASS_NAMES, PALETTE
+from synthetic import CLASS_NAMES
+from tests.conftest import tiny_street_model
 from tests.server.conftest import decode_png, launch, make_frame
 from vqseg.cli import main
 
@@ -21,16 +20,7 @@ JPEG = {"Content-Type": "image/jpeg"}
 @pytest.fixture(scope="module")
 def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny network with the synthetic scenes' classes, exported to ONNX (live dropout)."""
-    torch.manual_seed(0)
-    model = create_model("bayesian_unet", len(CLASS_NAMES), 0.5, width=4)
-    meta = ModelMeta(
-        arch="bayesian_unet",
-        class_names=tuple(CLASS_NAMES),
-        palette=tuple(tuple(c) for c in PALETTE),  # type: ignore[misc]
-        input_size=(24, 32),
-        name="tiny-onnx",
-        arch_options={"width": 4},
-    )
+    model, meta = tiny_street_model("tiny-onnx")
     out = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
     return export_onnx((model, meta), out, exporter="torchscript").path
 
