@@ -6,6 +6,7 @@ Two clocks: ``seconds`` (capture timestamps, robust to dropped frames and varyin
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,3 +37,29 @@ class Importance:
         """
         logits = torch.where(valid, -ages / self.tau, torch.full_like(ages, float("-inf")))
         return torch.softmax(logits, dim=0)
+
+
+@dataclass
+class LastFrame:
+    """The capture time and index of the newest frame a smoother took (None before the first)."""
+
+    time: float | None = None
+    index: int | None = None
+
+    def clear(self) -> None:
+        self.time = None
+        self.index = None
+
+    def went_back(self, timestamp: float, frame_index: int) -> bool:
+        """True when a frame is older than the last one: a different stream history, start over."""
+        return self.time is not None and (timestamp < self.time or frame_index <= (self.index or 0))
+
+    def set(self, timestamp: float, frame_index: int) -> None:
+        self.time = timestamp
+        self.index = frame_index
+
+    def decay(self, timestamp: float, frame_index: int, importance: Importance) -> float:
+        """``exp(-step / tau)`` from the last frame to this one on ``importance``'s clock."""
+        assert self.time is not None and self.index is not None, "no previous frame"
+        step = float(frame_index - self.index) if importance.clock is Clock.FRAMES else timestamp - self.time
+        return math.exp(-step / importance.tau)

@@ -31,7 +31,7 @@ from torch.nn import functional as F
 
 from streaming.errors import MissingImageError
 from streaming.flow import FlowEstimator, FlowOptions, FrameMotion, GreyFrame
-from streaming.importance import Clock, Importance
+from streaming.importance import Clock, Importance, LastFrame
 from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
 from streaming.warp import Warper, upsample
 
@@ -97,8 +97,7 @@ class MotionSmoother:
         self._valid = [False] * capacity
         self._next = 0
         self._previous: GreyFrame | None = None
-        self._last_time: float | None = None
-        self._last_index: int | None = None
+        self._last = LastFrame()
         self.last_cut = False
         self.cuts = 0
 
@@ -113,8 +112,7 @@ class MotionSmoother:
         self._valid = [False] * self.capacity
         self._next = 0
         self._previous = None
-        self._last_time = None
-        self._last_index = None
+        self._last.clear()
 
     def push(
         self,
@@ -127,7 +125,7 @@ class MotionSmoother:
         """Align the buffer to ``image``'s frame, add ``probs`` ``(C, h, w)``, return the blended maps."""
         if image is None:
             raise MissingImageError("motion-aware smoothing needs the frame image with every prediction")
-        if self._last_time is not None and (timestamp < self._last_time or frame_index <= (self._last_index or 0)):
+        if self._last.went_back(timestamp, frame_index):
             self.reset()
         grey = self.estimator.grey(image)
         self.last_cut = False
@@ -140,7 +138,7 @@ class MotionSmoother:
             else:
                 self._follow(motion)
         self._previous = grey
-        self._last_time, self._last_index = timestamp, frame_index
+        self._last.set(timestamp, frame_index)
         slot = self._store(probs, member_entropy, grey, timestamp, frame_index)
         return self._blend(slot, timestamp, frame_index)
 

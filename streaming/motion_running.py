@@ -14,15 +14,13 @@ of ``K·(C + 2)`` for the windowed form: the cheap choice on CPUs.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from streaming.errors import MissingImageError
 from streaming.flow import FlowEstimator, FrameMotion, GreyFrame
-from streaming.importance import Clock, Importance
+from streaming.importance import Importance, LastFrame
 from streaming.motion import MotionEstimator, MotionOptions
 from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
 from streaming.warp import Warper, upsample
@@ -53,8 +51,7 @@ class RunningMotionSmoother:
         self._state = torch.zeros((1, num_classes + 3, *size), device=device, dtype=torch.float32)
         self._count = 0
         self._previous: GreyFrame | None = None
-        self._last_time: float | None = None
-        self._last_index: int | None = None
+        self._last = LastFrame()
         self.last_cut = False
         self.cuts = 0
 
@@ -68,8 +65,7 @@ class RunningMotionSmoother:
     def reset(self) -> None:
         self._count = 0
         self._previous = None
-        self._last_time = None
-        self._last_index = None
+        self._last.clear()
 
     def push(
         self,
@@ -81,7 +77,7 @@ class RunningMotionSmoother:
     ) -> UncertaintyMaps:
         if image is None:
             raise MissingImageError("motion-aware smoothing needs the frame image with every prediction")
-        if self._last_time is not None and (timestamp < self._last_time or frame_index <= (self._last_index or 0)):
+        if self._last.went_back(timestamp, frame_index):
             self.reset()
         grey = self.estimator.grey(image)
         grey_now = torch.from_numpy(grey.normalised).to(self.device)
@@ -107,7 +103,7 @@ class RunningMotionSmoother:
         state[0, c + 2].copy_(grey_now)
         self._previous = grey
         self._count += 1
-        self._last_time, self._last_index = timestamp, frame_index
+        self._last.set(timestamp, frame_index)
         inv = state[0, c + 1].reciprocal()
         return uncertainty_maps(state[0, :c] * inv, state[0, c] * inv)
 
@@ -125,9 +121,4 @@ class RunningMotionSmoother:
         torch.mul(moved[:, : c + 2], factor.unsqueeze(1), out=self._state[:, : c + 2])
 
     def _decay(self, timestamp: float, frame_index: int) -> float:
-        assert self._last_time is not None and self._last_index is not None
-        if self.importance.clock is Clock.FRAMES:
-            step = float(frame_index - self._last_index)
-        else:
-            step = timestamp - self._last_time
-        return math.exp(-step / self.importance.tau)
+        return self._last.decay(timestamp, frame_index, self.importance)

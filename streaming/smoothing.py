@@ -13,11 +13,9 @@ Two forms:
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from streaming.importance import Clock, Importance
+from streaming.importance import Clock, Importance, LastFrame
 from streaming.ring_buffer import PredictionBuffer
 from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
 
@@ -47,8 +45,7 @@ class TemporalSmoother:
             self._sum_entropy = torch.zeros(size, device=device, dtype=torch.float32)
             self._sum_weight = 0.0
             self._count = 0
-        self._last_time: float | None = None
-        self._last_index: int | None = None
+        self._last = LastFrame()
 
     def __len__(self) -> int:
         """How many predictions the current blend holds (for the incremental form: since the reset)."""
@@ -66,8 +63,7 @@ class TemporalSmoother:
         else:
             self._sum_weight = 0.0
             self._count = 0
-        self._last_time = None
-        self._last_index = None
+        self._last.clear()
 
     def push(
         self,
@@ -77,14 +73,13 @@ class TemporalSmoother:
         member_entropy: torch.Tensor | None = None,
     ) -> UncertaintyMaps:
         """Add this frame's prediction ``(C, h, w)`` and return the smoothed maps for this frame."""
-        if self._last_time is not None and (timestamp < self._last_time or frame_index <= (self._last_index or 0)):
+        if self._last.went_back(timestamp, frame_index):
             self.reset()  # time went backwards: a different stream history, start over
         if self._buffer is not None:
             maps = self._push_windowed(probs, timestamp, frame_index, member_entropy)
         else:
             maps = self._push_incremental(probs, timestamp, frame_index, member_entropy)
-        self._last_time = timestamp
-        self._last_index = frame_index
+        self._last.set(timestamp, frame_index)
         return maps
 
     def weights(self, timestamp: float, frame_index: int) -> torch.Tensor:
@@ -108,14 +103,9 @@ class TemporalSmoother:
     def _push_incremental(
         self, probs: torch.Tensor, timestamp: float, frame_index: int, member_entropy: torch.Tensor | None
     ) -> UncertaintyMaps:
-        if self._count == 0 or self._last_time is None or self._last_index is None:
-            decay = 0.0
-        else:
-            if self.importance.clock is Clock.FRAMES:
-                step = float(frame_index - self._last_index)
-            else:
-                step = timestamp - self._last_time
-            decay = math.exp(-step / self.importance.tau)
+        decay = 0.0 if self._count == 0 or self._last.time is None else self._last.decay(
+            timestamp, frame_index, self.importance
+        )
         member = entropy(probs, dim=0) if member_entropy is None else member_entropy.float()
         self._sum_probs.mul_(decay).add_(probs.float())
         self._sum_entropy.mul_(decay).add_(member)
