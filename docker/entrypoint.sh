@@ -3,10 +3,13 @@
 #
 #   (no arguments), serve [OPTIONS]   -> vqseg serve: settings from the VQSEG_* variables
 #   -OPTION ...                       -> vqseg serve -OPTION ...
-#   stream|demo|eval|bench|train|export ...  -> that vqseg command
+#   stream|demo ...                   -> that vqseg command, SIGTERM handled like Ctrl-C (stop_gracefully.py)
+#   eval|bench|train|export ...       -> that vqseg command
 #   anything else                     -> run as given (bash, python script.py, ...)
 #
-# The server replaces this shell (exec), so it is the process that receives SIGTERM.
+# The server replaces this shell (exec), so it is the process that receives SIGTERM and drains.
+# A client command replaces it too, through stop_gracefully.py: as PID 1 a Python program would ignore
+# SIGTERM (docker stop would kill it after the grace period); there it closes its stream and exits 0.
 set -eu
 
 if [ "$#" -eq 0 ]; then
@@ -27,7 +30,10 @@ case "$1" in
     fi
     exec vqseg "$@"
     ;;
-  stream | demo | eval | bench | train | export)
+  stream | demo)
+    exec python "${VQSEG_SHARE:-/usr/local/share/vqseg}/stop_gracefully.py" "$@"
+    ;;
+  eval | bench | train | export)
     exec vqseg "$@"
     ;;
 esac

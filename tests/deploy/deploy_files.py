@@ -3,7 +3,7 @@
 - ``Dockerfile``: stages, ARG/ENV with Docker's variable expansion, ENTRYPOINT/CMD/HEALTHCHECK, COPY
   sources, and mapping an image path back to the repository file it was copied from;
 - ``.dockerignore``: which repository paths reach the build context;
-- nginx: ``map`` blocks evaluated like nginx does, directive lookup.
+- nginx: block and directive lookup (the router itself is tested with a real nginx: test_router_nginx.py).
 """
 
 from __future__ import annotations
@@ -279,60 +279,6 @@ def in_build_context(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -
 
 def strip_nginx_comments(text: str) -> str:
     return "\n".join(line.split("#", 1)[0].rstrip() for line in text.splitlines())
-
-
-@dataclass(frozen=True)
-class NginxMap:
-    source: str
-    target: str
-    entries: list[tuple[str, str]]  # (pattern, value); pattern "default" is the fallback
-
-
-def nginx_maps(text: str) -> dict[str, NginxMap]:
-    """``map $source $target { pattern value; ... }`` blocks by target variable name (with the $)."""
-    maps: dict[str, NginxMap] = {}
-    for match in re.finditer(r"\bmap\s+(\$\w+)\s+(\$\w+)\s*\{(.*?)\}", strip_nginx_comments(text), re.S):
-        entries = []
-        for statement in match.group(3).split(";"):
-            statement = statement.strip()
-            if statement:
-                tokens = shlex.split(statement, posix=True)
-                if len(tokens) == 1:
-                    tokens.append("")
-                entries.append((tokens[0], tokens[1]))
-        maps[match.group(2)] = NginxMap(match.group(1), match.group(2), entries)
-    return maps
-
-
-def evaluate_nginx_variable(name: str, maps: dict[str, NginxMap], variables: dict[str, str]) -> str:
-    """The value nginx gives ``name`` for a request whose built-in variables are ``variables``."""
-    if name not in maps:
-        return variables.get(name, "")
-    block = maps[name]
-    subject = evaluate_nginx_variable(block.source, maps, variables)
-    default = ""
-    for pattern, value in block.entries:
-        if pattern == "default":
-            default = value
-            continue
-        if pattern.startswith("~"):
-            flags = re.I if pattern.startswith("~*") else 0
-            found = re.search(pattern.lstrip("~*"), subject, flags)
-            if found:
-                return _nginx_value(value, maps, variables, found)
-        elif pattern == subject:
-            return _nginx_value(value, maps, variables, None)
-    return _nginx_value(default, maps, variables, None)
-
-
-def _nginx_value(value: str, maps: dict[str, NginxMap], variables: dict[str, str], found: re.Match[str] | None) -> str:
-    def replace(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token[1:].isdigit():
-            return (found.group(int(token[1:])) or "") if found else ""
-        return evaluate_nginx_variable(token, maps, variables)
-
-    return re.sub(r"\$\w+", replace, value)
 
 
 def nginx_block(text: str, header: str) -> str:

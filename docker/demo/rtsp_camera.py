@@ -1,0 +1,106 @@
+"""An RTSP camera for the compose demo: ffmpeg loops a clip in real time, GStreamer serves it over RTSP.
+
+    python3 rtsp_camera.py --clip /clips/demo.mp4 --port 8554 --mount /demo   -> rtsp://HOST:8554/demo
+
+ffmpeg reads the clip at its own frame rate (``-re``), forever (``-stream_loop -1``), encodes H.264
+(key frame every second) and sends MPEG-TS to a UDP port on 127.0.0.1; Debian's GStreamer RTSP server
+(one shared media: every client sees the same live picture) depacketises that and serves it as RTP
+H.264, over TCP or UDP as the client asks. Runs with Debian's system Python (python3-gi). Exits 0 on
+SIGTERM/SIGINT (stopping ffmpeg), 1 if ffmpeg dies, 2 if the clip never appears (``--wait``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def ffmpeg_command(clip: str, udp_port: int) -> list[str]:
+    return [
+        "ffmpeg", "-hide_banner", "-loglevel", "warning", "-nostdin",
+        "-re", "-stream_loop", "-1", "-i", clip,
+        "-an", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
+        "-g", "15", "-f", "mpegts", f"udp://127.0.0.1:{udp_port}?pkt_size=1316",
+    ]
+
+
+def launch_line(udp_port: int) -> str:
+    return (
+        f'( udpsrc address=127.0.0.1 port={udp_port} caps="video/mpegts,systemstream=(boolean)true" '
+        "! tsdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clip", required=True, help="video file to loop (any format ffmpeg reads)")
+    parser.add_argument("--address", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=8554)
+    parser.add_argument("--mount", default="/demo")
+    parser.add_argument("--udp-port", type=int, default=5004, help="loopback port between ffmpeg and GStreamer")
+    parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the clip to appear")
+    args = parser.parse_args()
+
+    deadline = time.monotonic() + args.wait
+    while not Path(args.clip).is_file():
+        if time.monotonic() > deadline:
+            print(f"rtsp-camera: {args.clip} did not appear within {args.wait:.0f} s", file=sys.stderr)
+            return 2
+        time.sleep(0.5)
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address(args.address)
+    server.set_service(str(args.port))
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(launch_line(args.udp_port))
+    factory.set_shared(True)
+    server.get_mount_points().add_factory(args.mount, factory)
+    if server.attach(None) == 0:
+        print(f"rtsp-camera: cannot listen on {args.address}:{args.port}", file=sys.stderr)
+        return 1
+
+    ffmpeg = subprocess.Popen(ffmpeg_command(args.clip, args.udp_port))
+    loop = GLib.MainLoop()
+    status = {"code": 0}
+
+    def stop() -> bool:
+        loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    def watch_ffmpeg() -> bool:
+        if ffmpeg.poll() is None:
+            return GLib.SOURCE_CONTINUE
+        print(f"rtsp-camera: ffmpeg exited with {ffmpeg.returncode}", file=sys.stderr)
+        status["code"] = 1
+        loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, stop)
+    GLib.timeout_add(500, watch_ffmpeg)
+    print(f"rtsp-camera: serving {args.clip} at rtsp://{args.address}:{server.get_bound_port()}{args.mount}",
+          flush=True)
+    loop.run()
+    if ffmpeg.poll() is None:
+        ffmpeg.terminate()
+        try:
+            ffmpeg.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            ffmpeg.kill()
+            ffmpeg.wait()
+    return status["code"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
