@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
@@ -224,6 +225,32 @@ def repo_file_for(stage: Stage, image_path: str) -> Path:
             if dest == target:
                 return REPO / source
     raise KeyError(f"{image_path} is not copied from the build context in stage {stage.name!r}")
+
+
+_INSTALL = re.compile(r"install -D(?: -m \d+)?(?: -t (?P<dir>\S+))? (?P<rest>[^&;]+)")
+
+
+def image_file(dockerfile: Dockerfile, image_path: str) -> Path:
+    """The repository file behind ``image_path`` of the final image: COPY'd from the build context, or
+    placed by ``install -D ... /opt/image/<path>`` in the builder and copied with ``COPY --from=builder
+    /opt/image/ /`` (how the image gets executable scripts without ``COPY --chmod``)."""
+    with contextlib.suppress(KeyError):
+        return repo_file_for(dockerfile.final, image_path)
+    staged = {
+        c.sources[0].rstrip("/") for c in copies(dockerfile.final) if c.flags.get("from") == "builder" and c.dest == "/"
+    }
+    for run in dockerfile.stage("builder").all("RUN"):
+        for match in _INSTALL.finditer(run.args):
+            words = match.group("rest").split()
+            if match.group("dir"):
+                pairs = [(w, f"{match.group('dir')}/{PurePosixPath(w).name}") for w in words]
+            else:
+                pairs = [(words[0], words[1])]
+            for source, dest in pairs:
+                for root in staged:
+                    if dest == root + image_path:
+                        return REPO / source
+    raise KeyError(f"{image_path}: neither copied from the context nor staged under /opt/image by the builder")
 
 
 # ------------------------------------------------------------------------------------------ .dockerignore

@@ -113,11 +113,10 @@ def nginx_router(config: Path, replicas: Sequence[Replica], workdir: Path) -> It
     port = free_port()
     rendered = prefix / "nginx.conf"
     rendered.write_text(render_router_config(config.read_text(), port, [r.port for r in replicas], prefix))
-    check = subprocess.run([nginx, "-t", "-p", str(prefix), "-e", str(prefix / "startup.log"), "-c", str(rendered)], capture_output=True, text=True,
-                           timeout=30, check=False)
+    command = [nginx, "-p", str(prefix), "-e", str(prefix / "startup.log"), "-c", str(rendered)]
+    check = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30, check=False)
     assert check.returncode == 0, f"nginx -t refused the config:\n{check.stderr}"
-    process = subprocess.Popen([nginx, "-p", str(prefix), "-e", str(prefix / "startup.log"), "-c", str(rendered), "-g", "daemon off;"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen([*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20

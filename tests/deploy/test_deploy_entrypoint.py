@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from deploy_files import REPO, exec_form, healthcheck, parse_dockerfile, repo_file_for, stage_env
+from deploy_files import REPO, exec_form, healthcheck, image_file, parse_dockerfile, stage_env
 
 from models import ModelMeta, create_model, save_checkpoint
 
@@ -38,7 +38,7 @@ def _image_command_line() -> tuple[list[str], dict[str, str], str]:
     dockerfile = parse_dockerfile()
     final = dockerfile.final
     entrypoint = exec_form(final.last("ENTRYPOINT"))
-    argv = [str(repo_file_for(final, entrypoint[0])), *entrypoint[1:], *exec_form(final.last("CMD"))]
+    argv = [str(image_file(dockerfile, entrypoint[0])), *entrypoint[1:], *exec_form(final.last("CMD"))]
     return argv, stage_env(dockerfile, final), final.last("WORKDIR").args
 
 
@@ -72,9 +72,10 @@ def fake_vqseg(tmp_path: Path) -> Path:
     """A ``vqseg`` on PATH that prints its arguments: the entrypoint's dispatch without the server."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    script = bin_dir / "vqseg"
-    script.write_text('#!/bin/sh\necho "vqseg $*"\n')
-    script.chmod(0o755)
+    for name in ("vqseg", "python"):
+        script = bin_dir / name
+        script.write_text(f'#!/bin/sh\necho "{name} $*"\n')
+        script.chmod(0o755)
     return bin_dir
 
 
@@ -86,7 +87,8 @@ def fake_vqseg(tmp_path: Path) -> Path:
         (["--port", "9000"], "vqseg serve --port 9000"),
         (
             ["stream", "rtsp://rtsp:8554/demo", "--stream-id", "demo"],
-            "vqseg stream rtsp://rtsp:8554/demo --stream-id demo",
+            # client commands run through the image's SIGTERM wrapper
+            "python /usr/local/share/vqseg/stop_gracefully.py stream rtsp://rtsp:8554/demo --stream-id demo",
         ),
         (["export", "--help"], "vqseg export --help"),
         (["echo", "any", "command"], "any command"),
@@ -114,7 +116,7 @@ def test_healthcheck_fails_when_nothing_listens() -> None:
     final = parse_dockerfile().final
     check = healthcheck(final)
     assert check is not None
-    command = [sys.executable, str(repo_file_for(final, check.command[1]))]
+    command = [sys.executable, str(image_file(parse_dockerfile(), check.command[1]))]
     env = {**image_env, "PATH": "/usr/bin:/bin", "VQSEG_PORT": str(_free_port())}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=10, check=False)
     assert result.returncode == 1
@@ -179,7 +181,7 @@ def test_image_command_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         # the image's HEALTHCHECK command, with the same environment
         check = healthcheck(parse_dockerfile().final)
         assert check is not None and check.command[0] == "python"
-        command = [str(VENV_BIN / "python"), str(repo_file_for(parse_dockerfile().final, check.command[1]))]
+        command = [str(VENV_BIN / "python"), str(image_file(parse_dockerfile(), check.command[1]))]
         timeout = float(check.options["timeout"].rstrip("s"))
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout + 5, check=False)
         assert result.returncode == 0, result.stderr

@@ -82,7 +82,8 @@ def test_image_serves_streams_is_healthy_and_drains_on_stop(docker: Docker, cpu_
         assert result["type"] == "result" and result["stream_id"] == "rest-1"
 
         # a WebSocket stream
-        hello, results, _ = stream_over_websocket(f"ws://127.0.0.1:{port}/v1/streams/ws-1/ws", [jpeg(i) for i in range(3)])
+        frames = [jpeg(i) for i in range(3)]
+        hello, results, _ = stream_over_websocket(f"ws://127.0.0.1:{port}/v1/streams/ws-1/ws", frames)
         assert hello["type"] == "hello" and hello["stream_id"] == "ws-1"
         assert [r["stream_id"] for r in results] == ["ws-1"] * 3
 
