@@ -107,7 +107,9 @@ def compose_plugin_dir(tmp: Path) -> Path:
 
 
 def extra_ca_certs() -> str:
-    return "".join(path.read_text() for path in sorted(EXTRA_CA_DIR.glob("*.crt"))) if EXTRA_CA_DIR.is_dir() else ""
+    # as the shell's "$(cat /usr/local/share/ca-certificates/*.crt)" gives it: the same build argument, the same cache
+    text = "".join(path.read_text() for path in sorted(EXTRA_CA_DIR.glob("*.crt"))) if EXTRA_CA_DIR.is_dir() else ""
+    return text.rstrip("\n")
 
 
 def base_image(docker: Docker) -> str:

@@ -89,12 +89,9 @@ def test_rtsp_camera_loops_the_clip_live_and_stops_on_sigterm(script: ModuleType
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        udp_port = sock.getsockname()[1]
     camera = subprocess.Popen(
         [SYSTEM_PYTHON, str(REPO / "docker" / "demo" / "rtsp_camera.py"), "--clip", str(clip), "--address",
-         "127.0.0.1", "--port", str(port), "--udp-port", str(udp_port), "--mount", "/demo"],
+         "127.0.0.1", "--port", str(port), "--mount", "/demo"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
