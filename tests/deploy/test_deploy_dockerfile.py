@@ -34,7 +34,9 @@ def _tool(name: str) -> str | None:
     return str(beside_python) if beside_python.is_file() else shutil.which(name)
 
 
-@pytest.mark.parametrize("dockerfile", [DOCKERFILE, REPO / "docker" / "demo" / "Dockerfile"], ids=["vqseg", "demo-rtsp"])
+@pytest.mark.parametrize(
+    "dockerfile", [DOCKERFILE, REPO / "docker" / "demo" / "Dockerfile"], ids=["vqseg", "demo-rtsp"]
+)
 def test_hadolint_passes(dockerfile: Path) -> None:
     hadolint = _tool("hadolint")
     if hadolint is None:
