@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from deploy_files import REPO
-from docker_engine import TAG, Docker, extra_ca_certs
+from docker_engine import Docker
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
@@ -41,11 +40,9 @@ print(json.dumps({
 """
 
 
-def test_gpu_image_builds_with_a_complete_cuda_user_space(docker: Docker, base: str) -> None:
-    image = f"{TAG}:gpu"
-    seconds = docker.build(image, REPO, BASE_IMAGE=base, VARIANT="gpu", EXTRA_CA_CERTS=extra_ca_certs())
-    print(f"built {image} on {base} in {seconds:.0f} s")
-    result = docker.run("run", "--rm", "--network", "none", "--entrypoint", "python", image, "-c", PROBE, timeout=120)
+def test_gpu_image_builds_with_a_complete_cuda_user_space(docker: Docker, gpu_image: str) -> None:
+    result = docker.run("run", "--rm", "--network", "none", "--entrypoint", "python", gpu_image, "-c", PROBE,
+                        timeout=120)
     probe = json.loads(result.stdout.strip().splitlines()[-1])
     assert probe["variant"] == "gpu"
     assert probe["cuda"] and probe["cuda"].startswith("13."), probe
