@@ -99,8 +99,8 @@ def test_a_stream_stays_on_one_replica_over_rest_and_websocket(config: str, repl
                 held = owners(replicas)
                 # one stream on one replica: its 3 frames (1 WebSocket + 2 REST) were all counted there
                 assert held[stream_id] == (rest_replicas.pop(), 3), held.get(stream_id)
-                if ws_replica:
-                    assert ws_replica == held[stream_id][0]
+                # ...and the router's reply header names that replica, for the WebSocket handshake too
+                assert ws_replica == held[stream_id][0]
                 seen[stream_id] = held[stream_id][0]
         return seen
 
