@@ -52,7 +52,7 @@ def test_resuming_with_other_settings_is_refused(tmp_path: Path) -> None:
     state = tmp_path / "run.resume"
     config = {"steps": 4, "batch_size": 2, "crop": (16, 24), "threads": 1, "eval_every": 0, "resume_file": state}
     train(_model(META), META, _frames(0), TrainConfig(**config, time_budget=0.0))
-    with pytest.raises(ValueError, match="other settings.*lr"):
+    with pytest.raises(ValueError, match=r"other settings.*lr"):
         train(_model(META), META, _frames(0), TrainConfig(**{**config, "lr": 1e-4}, resume=True))
 
 
