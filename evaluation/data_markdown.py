@@ -19,11 +19,9 @@ def per_class_table(per_class: Mapping[str, Mapping[str, Any]]) -> str:
 
 def _calibration_note(cfg: Mapping[str, Any]) -> str:
     temperatures = cfg.get("temperatures") or {}
-    if not cfg.get("calibrated", True):
-        return "uncalibrated (`--uncalibrated`: the checkpoint's temperatures are not applied)"
     if not temperatures:
-        return "uncalibrated (the checkpoint has no temperatures)"
-    return "temperatures " + ", ".join(f"{m} {t:.3f}" for m, t in sorted(temperatures.items()))
+        return "uncalibrated (T = 1 in every mode)"
+    return "temperatures applied: " + ", ".join(f"{m} {t:.3f}" for m, t in sorted(temperatures.items()))
 
 
 def render_data_markdown(report: Mapping[str, Any]) -> str:

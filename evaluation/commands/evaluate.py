@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"vqseg eval: {exc}{hint}", file=sys.stderr)
         return 2
     if args.data is not None:
-        return run_data(args, segmenter, config, started, calibrated=not args.uncalibrated)
+        return run_data(args, segmenter, config, started)
     if args.quick:
         print(
             f"--quick: {args.sequences} sequences x {args.frames} frames, bnn N={args.samples} "
@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     report["pictures"] = {name: str(path) for name, path in pictures.items()}
     report["config"]["wall_seconds"] = time.perf_counter() - started
     report["config"]["suite"] = args.suite
-    report["config"]["calibrated"] = not args.uncalibrated
+    report["config"]["calibrated"] = bool(segmenter.meta.temperatures)
     safe = json_safe(report)
     json_path = write_json(args.json or args.out / "eval.json", safe)
     md_path = write_markdown(args.markdown or args.out / "eval.md", safe)

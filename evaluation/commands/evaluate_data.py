@@ -37,9 +37,7 @@ def find_video(args: argparse.Namespace, config: StreamConfig) -> tuple[Labelled
     return folder, labelled_video(folder, camera_fps=args.camera_fps, max_gap=config.max_gap)
 
 
-def run_data(
-    args: argparse.Namespace, segmenter: Segmenter, config: StreamConfig, started: float, calibrated: bool
-) -> int:
+def run_data(args: argparse.Namespace, segmenter: Segmenter, config: StreamConfig, started: float) -> int:
     """Evaluate ``args.modes`` on ``args.data``; writes JSON, markdown and pictures to ``args.out``."""
     try:
         folder, video = find_video(args, config)
@@ -87,7 +85,7 @@ def run_data(
     )
     run_config = describe_model(args.model, segmenter, config, args.modes, args.quick, args.seed)
     run_config["labels_compared_at"] = "label resolution (probabilities upsampled bilinearly)"
-    run_config["calibrated"] = calibrated
+    run_config["calibrated"] = bool(segmenter.meta.temperatures)  # applied (none with --uncalibrated)
     data = describe_data(video, str(args.data), args.split, folder.layout)
     report = build_data_report(sequence_runs, still_runs, throughput, run_config, segmenter.meta.class_names, data)
     kind = "sequences" if sequence_runs else "stills"
