@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 DEFAULT_RECIPE = (
     "vqseg train --data ../shared/datasets/camvid --mix-synthetic 0.2 --sequences 60 --frames-per-sequence 8 "
     "--out models/default/vqseg_default.pt --arch bayesian_unet --width 16 --dropout 0.25 --input-size 180x240 "
-    "--crop 160x208 --class-weights sqrt --steps 9000 --batch 8 --lr 3e-3 --seed 0 --threads 1 "
+    "--crop 160x208 --class-weights sqrt --steps 7000 --batch 8 --lr 3e-3 --seed 0 --threads 1 "
     "--eval-every 500 --checkpoint-every 250 --resume"
 )
 
