@@ -13,6 +13,7 @@ import torch
 
 from models.checkpoint import build_model, load_checkpoint, save_checkpoint
 from models.meta import ModelMeta
+from models.training.curve import write_training_curve
 from models.training.dataset import FrameSet, class_weights, mix_frame_sets
 from models.training.folders import load_folder
 from models.training.resume import resume_path
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 DEFAULT_RECIPE = (
     "vqseg train --data ../shared/datasets/camvid --mix-synthetic 0.2 --sequences 60 --frames-per-sequence 8 "
     "--out models/default/vqseg_default.pt --arch bayesian_unet --width 16 --dropout 0.25 --input-size 180x240 "
-    "--crop 160x208 --class-weights sqrt --steps 9000 --batch 8 --lr 3e-3 --seed 0 --threads 1 "
+    "--crop 160x208 --class-weights sqrt --steps 7000 --batch 8 --lr 3e-3 --seed 0 --threads 1 "
     "--eval-every 500 --checkpoint-every 250 --resume"
 )
 
@@ -70,6 +71,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="save the resumable state (<out>.resume) every STEPS steps")
     parser.add_argument("--time-budget", type=float, metavar="MINUTES",
                         help="stop after MINUTES, save the resumable state and an intermediate checkpoint")
+    parser.add_argument("--curve", type=Path, help="training-curve picture (default: <out> with .curve.png)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from <out>.resume if it exists (same settings required)")
 
@@ -152,6 +154,9 @@ def run(args: argparse.Namespace) -> int:
     )
     path = save_checkpoint(args.out, model, meta)
     final = result.history[-1] if result.history else {}
+    if result.history:
+        curve = write_training_curve(args.curve or args.out.with_suffix(".curve.png"), result.history, args.out.stem)
+        print(f"training curve: {curve}")
     done = "finished" if result.finished else f"stopped at step {result.steps_done}/{args.steps} (--resume continues)"
     size = path.stat().st_size / 1e6
     print(f"wrote {path} ({size:.1f} MB), {done}, {result.seconds / 60:.1f} min; last val: {final}")

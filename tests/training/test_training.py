@@ -102,6 +102,8 @@ def test_train_command_on_a_camvid_folder_writes_a_loadable_checkpoint(tmp_path:
     meta, _ = read_checkpoint(out)
     assert meta.class_names == ("Sky", "Road", "Car") and meta.input_size == (48, 64)
     assert meta.training["data"] == str(data) and len(meta.training["history"]) == 2
+    curve = cv2.imread(str(tmp_path / "model.curve.png"))
+    assert curve is not None and curve.shape[1] > curve.shape[0]  # the curve picture, two panels
     seg = load_segmenter(out, device="cpu")
     probs = seg.predict(seg.prepare([_scene(1)[0]]), mc=True)
     assert probs.shape == (1, 3, 48, 64)
