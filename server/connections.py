@@ -78,6 +78,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._timer: asyncio.TimerHandle | None = None
         self._lingered = 0
         self._real: asyncio.Transport | None = None
+        self._refused = False
 
     # ---- connection ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -101,10 +102,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             if self._lingered > LINGER_BYTES:
                 self._close_now()
             return
-        if not self._headers_done:
-            self._header_bytes += len(data)
+        if self._refused:
+            return
         super().data_received(data)
-        if not self._headers_done and self._header_bytes > self.max_header_bytes and not self.upgraded:
+        if not self._refused and not self._headers_done and self._header_bytes > self.max_header_bytes and not self.upgraded:
             self._refuse(431, "headers_too_large", f"request headers exceed {self.max_header_bytes} bytes")
 
     def handle_websocket_upgrade(self) -> None:
@@ -123,14 +124,31 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._arm(self.header_timeout, self._header_timed_out)
 
+    def on_url(self, url: bytes) -> None:
+        self._header_bytes += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value) + 4
+        super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
         self._headers_done = True
         self._disarm()
+        if self._header_bytes > self.max_header_bytes:
+            self._refuse(431, "headers_too_large", f"request headers exceed {self.max_header_bytes} bytes")
+            return
         super().on_headers_complete()
         if not self.upgraded and self.cycle is not None and self.cycle.more_body:
             self._arm(self.body_timeout, self._body_timed_out)
 
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._refused:
+            return
         super().on_message_complete()
         if not self.upgraded:
             self._disarm()
@@ -163,6 +181,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._close_now()
 
     def _refuse(self, status: int, code: str, message: str) -> None:
+        self._refused = True
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnected = True
             self.cycle.message_event.set()
