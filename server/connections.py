@@ -105,7 +105,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self._refused:
             return
         super().data_received(data)
-        if not self._refused and not self._headers_done and self._header_bytes > self.max_header_bytes and not self.upgraded:
+        too_big = self._header_bytes > self.max_header_bytes
+        if too_big and not (self._refused or self._headers_done or self.upgraded):
             self._refuse(431, "headers_too_large", f"request headers exceed {self.max_header_bytes} bytes")
 
     def handle_websocket_upgrade(self) -> None:

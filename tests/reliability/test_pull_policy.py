@@ -99,16 +99,12 @@ def test_local_files_are_refused_by_default_and_say_nothing_about_existence(
     writer.write(np.zeros((24, 32, 3), np.uint8))
     writer.release()
     live = start_server()  # the default policy: synthetic scenes only
-    answers = set()
-    for source in (str(clip), str(tmp_path / "missing.avi"), f"file:{clip}", f"{tmp_path}/../{tmp_path.name}/private.avi",
-                   "file:///etc/passwd", "webcam:0", "0"):
+    dotted = f"{tmp_path}/../{tmp_path.name}/private.avi"
+    for source in (str(clip), str(tmp_path / "missing.avi"), f"file:{clip}", dotted, "file:///etc/passwd", "webcam:0"):
         status, body = post(live, source, loop=True)
         assert status == 422 and body["error"]["code"] == "bad_source", (source, body)
-        answers.add(body["error"]["message"].split(" (")[0] if "file" in source or "/" in source else "cam")
     # an existing and a missing file get the same answer
-    status_a, a = post(live, str(clip))
-    status_b, b = post(live, str(tmp_path / "missing.avi"))
-    assert a == b
+    assert post(live, str(clip)) == post(live, str(tmp_path / "missing.avi"))
     with live.client() as client:
         assert client.get("/v1/streams").json()["streams"] == []
     assert post(live, "synthetic:street?w=64&h=48")[0] == 201
@@ -204,8 +200,9 @@ def test_server_stop_ends_a_reader_blocked_on_a_silent_source(start_server: Serv
 
 
 @pytest.mark.parametrize("source", [
-    "rtsp://127.0.0.1:{port}/a\r\nX-Injected: 1", "synthetic:street\nWARNING forged log line", "synthetic:street?w=64 &h=48",
-    "rtsp://127.0.0.1:{port}/\x00", "99999999999999999999", "²", "webcam:99999999999999999999", "webcam:-1",
+    "rtsp://127.0.0.1:{port}/a\r\nX-Injected: 1", "synthetic:street\nWARNING forged log line",
+    "synthetic:street?w=64 &h=48", "rtsp://127.0.0.1:{port}/\x00", "99999999999999999999", "²",
+    "webcam:99999999999999999999", "webcam:-1",
 ])
 def test_control_characters_and_absurd_sources_are_422(
     start_server: ServerFactory, listener: Listener, source: str
