@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _stream_defaults_valid(self) -> Settings:
         self.stream_defaults()  # raises ValueError on an inconsistent combination
+        if "samples" not in self.model_fields_set:  # the default N follows a lower cap
+            self.samples = min(self.samples, self.max_samples)
         if self.samples > self.max_samples:
             raise ValueError(f"samples ({self.samples}) is above max_samples ({self.max_samples})")
         self.source_policy()  # raises ValueError on a malformed pull_sources rule

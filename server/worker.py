@@ -137,9 +137,13 @@ class InferenceWorker:
             self._on_ready(self.segmenter)
         self.ready.set()
         log.info("inference worker ready: %s on %s", self.segmenter.meta.name, self.segmenter.device)
-        while (batch := self._next_batch()) is not None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                break
             if batch:
                 self._run_batch(self.segmenter, batch)
+            del batch  # the frames' pixels are freed (and their memory budget released) once answered
 
     def _warm_up(self, segmenter: Segmenter) -> None:
         h, w = segmenter.meta.input_size
