@@ -73,7 +73,8 @@ def test_window_is_costed_against_the_stream_budget(start_server: ServerFactory)
         r = client.post("/v1/streams/big/frames", content=make_frame(), headers=JPEG, params={"window": 64})
         assert r.status_code == 422 and "max_stream_buffer_bytes" in r.json()["error"]["message"]
         assert client.get("/v1/streams/big").status_code == 404  # refused before a session was made
-        assert client.post("/v1/streams", json={"source": "synthetic:street?w=64&h=48", "window": 64}).status_code == 422
+        pulled = {"source": "synthetic:street?w=64&h=48", "window": 64}
+        assert client.post("/v1/streams", json=pulled).status_code == 422
         for i in range(3):  # 3 x 6 x 30 KiB = 540 KiB fit in 700 KiB
             r = client.post(f"/v1/streams/ok{i}/frames", content=make_frame(), headers=JPEG, params={"window": 6})
             assert r.status_code == 200, r.text
@@ -132,7 +133,8 @@ def test_samples_above_the_cap_are_refused(start_server: ServerFactory) -> None:
     with live.client() as client:
         r = client.post("/v1/segment", content=make_frame(), headers=JPEG, params={"mode": "bnn", "samples": 256})
         assert r.status_code == 422 and "max_samples" in r.text
-        r = client.post("/v1/streams/b/frames", content=make_frame(), headers=JPEG, params={"mode": "bnn", "samples": 9})
+        bnn9 = {"mode": "bnn", "samples": 9}
+        r = client.post("/v1/streams/b/frames", content=make_frame(), headers=JPEG, params=bnn9)
         assert r.status_code == 422 and "max_samples" in r.text
         r = client.post("/v1/segment", content=make_frame(), headers=JPEG, params={"mode": "bnn", "samples": 8})
         assert r.status_code == 200
