@@ -26,7 +26,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-LINGER_BYTES = 4 * 1024 * 1024
+LINGER_BYTES = 32 * 1024 * 1024
 LINGER_SECONDS = 5.0
 
 

@@ -49,8 +49,10 @@ async def segment(
     with runtime.admission.admit(None):  # counted against the queue before the body is read or decoded
         data = await read_frame(request, runtime.limits.max_bytes)
         frame = await runtime.decode(data)
-        job = FrameJob(
-            frame.image, time.time(), received, config=config, maps=extra, fmt=fmt, decode_ms=frame.decode_ms
+        client = request.client.host if request.client is not None else "?"
+        job = FrameJob(  # one scheduling lane per client address: many requests do not buy a bigger share
+            frame.image, time.time(), received, config=config, maps=extra, fmt=fmt, decode_ms=frame.decode_ms,
+            key=f"~segment:{client}",
         )
         del frame
         result = await runtime.process(job)

@@ -1,12 +1,13 @@
 """Which frames the inference worker runs next: a fair share of the model per stream, not a FIFO.
 
-Frames wait in one lane per stream (per request for the stateless ``/v1/segment``). Each lane has
-a *virtual time*: the model passes its stream has had. A batch takes the head frame of the lanes
-with the least virtual time (at most one frame per stream), and each pass a frame runs adds to its
-lane's virtual time; a new lane starts at the current virtual time (no credit is saved up by being
-idle). A ``bnn`` frame with N samples runs in steps of ``mc_chunk`` passes and goes back to the
-front of its lane between steps, so another stream's frame waits at most one step of it, and a
-stream that asks for many samples gets the same share of passes as one that asks for one.
+Frames wait in one lane per stream (per client address for the stateless ``/v1/segment``). Each
+lane has a *virtual time*: the model passes its stream has had. A batch takes the head frame of the
+lanes with the least virtual time (at most one frame per stream, and only lanes less than one pass
+ahead of the least served one), and each pass a frame runs adds to its lane's virtual time; a new
+lane starts at the current virtual time (no credit is saved up by being idle). A ``bnn`` frame with
+N samples runs in steps of ``mc_chunk`` passes and goes back to the front of its lane between steps,
+so another stream's frame waits at most one step of it, and a stream that asks for many samples
+gets the same share of passes as one that asks for one.
 
 A droppable frame replaces its stream's waiting droppable frames (newest frame wins) but never one
 that has started. ``depth`` counts waiting frames that have not started (the queue limit).
@@ -77,7 +78,9 @@ class FairLanes:
         """The head frames of the ``max_batch`` lanes with the least virtual time (started ones too)."""
         keys = sorted(self.lanes, key=lambda k: self.vtime[k])[:max_batch]
         if keys:
-            self.clock = max(self.clock, self.vtime[keys[0]])
+            least = self.vtime[keys[0]]
+            self.clock = max(self.clock, least)
+            keys = [k for k in keys if self.vtime[k] < least + 1.0]  # lanes ahead wait for the others
         batch: list[FrameJob] = []
         for key in keys:
             lane = self.lanes[key]
