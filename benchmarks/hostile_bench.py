@@ -3,7 +3,8 @@
 Phase 1 (baseline): ``good_streams`` WebSocket cameras push JPEG frames at ``fps`` for
 ``baseline_seconds``. Phase 2 (attack): the same cameras again for ``seconds`` while the attackers of
 ``benchmarks.attackers`` run (slow and silent sockets, stalled bodies, oversized bodies and bombs,
-bnn at the sample cap, a WebSocket flood on one stream, pull-policy and Origin abuse). Reported:
+bnn at the sample cap, a WebSocket flood on one stream, pull-policy and Origin abuse), in a child
+process of their own so that their CPU work does not distort the good streams' clock. Reported:
 the good streams' sent/served, served fps, p50/p99 latency and errors in each phase; the server's
 RSS (start, peak per phase, attack peak / baseline peak); and how each attacker was answered.
 """
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.attackers import AttackConfig, run_attackers
+from benchmarks.attackers import AttackConfig, attack_in_process
 from benchmarks.proc_memory import rss_mb
 from benchmarks.traffic import Tally, push_ws
 from server.client_result import percentile
@@ -98,7 +99,8 @@ async def run_hostile(
 
     async def both() -> tuple[Tally, dict[str, dict[str, int]]]:
         good, attacks = await asyncio.gather(_good(ws_url, jpegs, config, config.seconds, "attack"),
-                                             run_attackers(http_url, ws_url, jpegs[0], attack_config))
+                                             asyncio.to_thread(attack_in_process, http_url, ws_url, jpegs[0],
+                                                               attack_config))
         return good, attacks
 
     (good, attacks), attack_rss, _ = await _phase(pid, both())
