@@ -203,4 +203,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         assert self._real is not None
         self._disarm()
         self._real.write_eof()  # the response is out; the client sees FIN after it
+        if self.flow is not None:
+            self.flow.resume_reading()  # uvicorn paused reading when the unread body filled its buffer
+        self._real.resume_reading()
         self._timer = self.loop.call_later(LINGER_SECONDS, self._close_now)

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     max_decoded_bytes: int = Field(1024 * MiB, ge=MiB, description="decoded frames held in memory, all requests")
     max_rest_per_stream: int = Field(4, ge=1, le=1024, description="REST frame requests in flight per stream")
     max_connections: int = Field(512, ge=1, description="open TCP connections (HTTP and WebSocket) at most")
-    max_ws_per_stream: int = Field(4, ge=1, le=1024, description="pushing WebSockets per stream")
+    max_ws_per_stream: int = Field(2, ge=1, le=1024, description="pushing WebSockets per stream")
     max_watchers_per_stream: int = Field(32, ge=1, description="subscribe WebSockets per stream")
     max_watchers: int = Field(256, ge=1, description="subscribe WebSockets, all streams")
     header_timeout: float = Field(10.0, gt=0, le=600, description="seconds for a request's headers to arrive")
