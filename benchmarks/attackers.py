@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
 import struct
 import time
 import zlib
@@ -138,27 +139,25 @@ async def ws_flood(ws_url: str, deadline: float, out: Counter[str], open_now: li
     ``open_now[0]`` counts the flood connections the server said hello to that are open now."""
     junk = b"\0" * (8 * MiB)
     while time.monotonic() < deadline:
-        counted = False
         try:
             flood = f"{ws_url}/v1/streams/flood/ws"
             async with connect(flood, max_size=None, open_timeout=15, compression=None) as ws:
                 await ws.recv()  # hello, or ConnectionClosed when refused
-                out["accepted_hello"] += 1
+                out["hello"] += 1
                 open_now[0] += 1
-                counted = True
                 out["max_open_at_once"] = max(out["max_open_at_once"], open_now[0])
-                while time.monotonic() < deadline:
-                    await ws.send(junk)
-                    await asyncio.sleep(0.5)
+                try:
+                    while time.monotonic() < deadline:
+                        await ws.send(junk)
+                        await asyncio.sleep(0.5)
+                finally:  # before the close handshake: the server may have let go already
+                    open_now[0] -= 1
         except ConnectionClosed as exc:
             out[f"close_{exc.rcvd.code if exc.rcvd else None}"] += 1
             await asyncio.sleep(1.0)
         except (OSError, TimeoutError, InvalidStatus) as exc:
             out[type(exc).__name__] += 1
             await asyncio.sleep(1.0)
-        finally:
-            if counted:
-                open_now[0] -= 1
 
 
 async def abuse(http: httpx.AsyncClient, ws_url: str, deadline: float, out: Counter[str]) -> None:
@@ -194,7 +193,10 @@ def attack_in_process(http_url: str, ws_url: str, frame: bytes, config: AttackCo
 
 
 def _attack_sync(http_url: str, ws_url: str, frame: bytes, config: AttackConfig) -> dict[str, dict[str, int]]:
-    return asyncio.run(run_attackers(http_url, ws_url, frame, config))
+    outcomes = asyncio.run(run_attackers(http_url, ws_url, frame, config))
+    times = os.times()
+    outcomes["attacker_process"] = {"cpu_seconds": round(times.user + times.system)}
+    return outcomes
 
 
 async def run_attackers(http_url: str, ws_url: str, frame: bytes, config: AttackConfig) -> dict[str, dict[str, int]]:

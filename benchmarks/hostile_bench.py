@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from benchmarks.attackers import AttackConfig, attack_in_process
@@ -24,6 +26,7 @@ from benchmarks.traffic import Tally, push_ws
 from server.client_result import percentile
 
 MAX_GOOD_STREAMS = 32
+WS_PER_STREAM = 2  # the server's max_ws_per_stream (its default); the flood may never hold more
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class HostileConfig:
 def server_env(config: HostileConfig) -> dict[str, str]:
     """Settings of the server under test: room for the good streams and the attackers' streams."""
     return {"VQSEG_MAX_STREAMS": str(config.good_streams + 16), "VQSEG_MAX_SAMPLES": str(config.max_samples),
+            "VQSEG_MAX_WS_PER_STREAM": str(WS_PER_STREAM),
             "MALLOC_MMAP_THRESHOLD_": "131072"}  # the setting docs/reliability.md recommends for long runs
 
 
@@ -72,6 +76,17 @@ def _figures(tally: Tally, seconds: float, rss: list[float]) -> dict[str, Any]:
     }
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds the process has used (``/proc/PID/stat``)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _phase(pid: int | None, work: Any) -> tuple[Any, list[float], float]:
     rss: list[float] = []
     stop = asyncio.Event()
@@ -92,7 +107,9 @@ async def run_hostile(
     say = report or (lambda _: None)
     rss_start = rss_mb(pid) if pid is not None else None
     say(f"  baseline: {config.good_streams} good streams at {config.fps:g} fps for {config.baseline_seconds:g} s")
+    cpu0 = cpu_seconds(pid)
     base, base_rss, _ = await _phase(pid, _good(ws_url, jpegs, config, config.baseline_seconds, "base"))
+    cpu1 = cpu_seconds(pid)
     await asyncio.sleep(2.0)
     say(f"  attack: the same streams for {config.seconds:g} s with the attackers")
     attack_config = AttackConfig(seconds=config.seconds, max_samples=config.max_samples)
@@ -104,12 +121,18 @@ async def run_hostile(
         return good, attacks
 
     (good, attacks), attack_rss, _ = await _phase(pid, both())
+    cpu2 = cpu_seconds(pid)
     base_fig = _figures(base, config.baseline_seconds, base_rss)
     attack_fig = _figures(good, config.seconds, attack_rss)
+    if cpu0 is not None and cpu1 is not None and cpu2 is not None:
+        base_fig["server_cpu_seconds"] = round(cpu1 - cpu0, 1)
+        attack_fig["server_cpu_seconds"] = round(cpu2 - cpu1, 1)
     ratio = (attack_fig["rss_peak_mb"] / base_fig["rss_peak_mb"]
              if attack_fig["rss_peak_mb"] and base_fig["rss_peak_mb"] else None)
     failures = {f"{name}.{kind}": n for name, kinds in attacks.items() for kind, n in kinds.items()
                 if kind.startswith("accepted_") or kind == "open_too_long"}
+    if attacks["ws_flood"].get("max_open_at_once", 0) > WS_PER_STREAM:
+        failures["ws_flood.max_open_at_once"] = attacks["ws_flood"]["max_open_at_once"]
     result = {
         "config": asdict(config), "rss_start_mb": rss_start,
         "baseline": base_fig, "attack": attack_fig,
@@ -147,5 +170,8 @@ def render_hostile(run: dict[str, Any], hostile: dict[str, Any]) -> str:
     for name, kinds in hostile["attackers"].items():
         lines.append(f"| {name} | {', '.join(f'{k} {v}' for k, v in kinds.items()) or '-'} |")
     failures = hostile["hardening_failures"]
+    cpu = [hostile[p].get("server_cpu_seconds") for p in ("baseline", "attack")]
+    lines += ["", f"Server CPU seconds: baseline {cpu[0]}, under attack {cpu[1]}; attacker process "
+              f"{hostile['attackers'].get('attacker_process', {}).get('cpu_seconds')} CPU seconds."]
     lines += ["", "Hardening failures: " + (", ".join(f"{k} {v}" for k, v in failures.items()) if failures else "none")]
     return "\n".join(lines) + "\n"
