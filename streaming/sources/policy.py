@@ -86,8 +86,8 @@ def redact(uri: str) -> str:
     if "@" not in netloc:
         return text
     userinfo, _, host = netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    hidden = f"{user}:***" if user else "***"
+    user, colon, _ = userinfo.partition(":")
+    hidden = f"{user}:***" if colon and user else "***"  # a lone user info may itself be a token
     return f"{scheme}://{hidden}@{host}{rest[netloc_end:]}"
 
 
