@@ -134,9 +134,18 @@ async def expensive(http: httpx.AsyncClient, frame: bytes, deadline: float, out:
             out[type(exc).__name__] += 1
 
 
-async def ws_flood(ws_url: str, deadline: float, out: Counter[str], open_now: list[int]) -> None:
-    """Connect to one shared stream and send 8 MiB junk messages until refused or the deadline;
-    ``open_now[0]`` counts the flood connections the server said hello to that are open now."""
+async def flood_watch(http: httpx.AsyncClient, deadline: float, out: Counter[str]) -> None:
+    """The server's own count of the flood stream's pushing connections, sampled twice a second."""
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+            r = await http.get("/v1/streams/flood", timeout=5.0)
+            if r.status_code == 200:
+                out["server_max_connections"] = max(out["server_max_connections"], int(r.json()["connections"]))
+        await asyncio.sleep(0.5)
+
+
+async def ws_flood(ws_url: str, deadline: float, out: Counter[str]) -> None:
+    """Connect to one shared stream and send 8 MiB junk messages until refused or the deadline."""
     junk = b"\0" * (8 * MiB)
     while time.monotonic() < deadline:
         try:
@@ -144,14 +153,9 @@ async def ws_flood(ws_url: str, deadline: float, out: Counter[str], open_now: li
             async with connect(flood, max_size=None, open_timeout=15, compression=None) as ws:
                 await ws.recv()  # hello, or ConnectionClosed when refused
                 out["hello"] += 1
-                open_now[0] += 1
-                out["max_open_at_once"] = max(out["max_open_at_once"], open_now[0])
-                try:
-                    while time.monotonic() < deadline:
-                        await ws.send(junk)
-                        await asyncio.sleep(0.5)
-                finally:  # before the close handshake: the server may have let go already
-                    open_now[0] -= 1
+                while time.monotonic() < deadline:
+                    await ws.send(junk)
+                    await asyncio.sleep(0.5)
         except ConnectionClosed as exc:
             out[f"close_{exc.rcvd.code if exc.rcvd else None}"] += 1
             await asyncio.sleep(1.0)
@@ -216,8 +220,8 @@ async def run_attackers(http_url: str, ws_url: str, frame: bytes, config: Attack
         tasks += [oversized(http, deadline, outcomes["oversized"])]
         tasks += [expensive(http, frame, deadline, outcomes["expensive"], config.max_samples)
                   for _ in range(config.expensive)]
-        open_now = [0]
-        tasks += [ws_flood(ws_url, deadline, outcomes["ws_flood"], open_now) for _ in range(config.ws_flood)]
+        tasks += [ws_flood(ws_url, deadline, outcomes["ws_flood"]) for _ in range(config.ws_flood)]
+        tasks += [flood_watch(http, deadline, outcomes["ws_flood"])]
         tasks += [abuse(http, ws_url, deadline, outcomes["abuse"])]
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), config.seconds + 150)
     return {name: dict(sorted(c.items())) for name, c in outcomes.items()}

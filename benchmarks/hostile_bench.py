@@ -131,8 +131,8 @@ async def run_hostile(
              if attack_fig["rss_peak_mb"] and base_fig["rss_peak_mb"] else None)
     failures = {f"{name}.{kind}": n for name, kinds in attacks.items() for kind, n in kinds.items()
                 if kind.startswith("accepted_") or kind == "open_too_long"}
-    if attacks["ws_flood"].get("max_open_at_once", 0) > WS_PER_STREAM:
-        failures["ws_flood.max_open_at_once"] = attacks["ws_flood"]["max_open_at_once"]
+    if attacks["ws_flood"].get("server_max_connections", 0) > WS_PER_STREAM:
+        failures["ws_flood.server_max_connections"] = attacks["ws_flood"]["server_max_connections"]
     result = {
         "config": asdict(config), "rss_start_mb": rss_start,
         "baseline": base_fig, "attack": attack_fig,
