@@ -48,12 +48,13 @@ def engine_problem() -> str | None:
     if cli is None:
         return "no docker CLI installed (apt-get install docker.io)"
     try:
-        result = subprocess.run([cli, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
-                                timeout=20, check=False)
+        result = subprocess.run([cli, "version", "--format", "{{.Server.Version}}"], capture_output=True,
+                                text=True, timeout=20, check=False)
     except subprocess.TimeoutExpired:
-        return "docker info timed out"
-    if result.returncode != 0:
-        return f"no Docker engine answers ({(result.stderr or result.stdout).strip().splitlines()[-1:]})"
+        return "docker version timed out"
+    if result.returncode != 0 or not result.stdout.strip():
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        return f"no Docker engine answers ({lines[-1] if lines else 'no reply'})"
     return None
 
 
