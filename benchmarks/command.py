@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     from models import CheckpointError, default_checkpoint_path, load_segmenter
 
     _defaults(args)
-    for noisy in ("httpx", "server.client"):
+    for noisy in ("httpx", "vqseg_client.client"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.monotonic()
     model_path = args.model or default_checkpoint_path()
@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
 def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fps: float,
                     report: dict[str, Any]) -> int:
     from benchmarks.server_bench import ServerBenchConfig, run_server_bench
-    from server.local_server import LocalServer, ServerStartError
+    from vqseg_client.local_server import LocalServer, ServerStartError
 
     config = ServerBenchConfig(concurrency=args.streams, seconds=args.seconds, warmup=args.warmup,
                                mode=args.mode, max_in_flight=args.max_in_flight, jpeg_quality=args.jpeg_quality)

@@ -22,8 +22,8 @@ import httpx
 import numpy as np
 
 from benchmarks.scene import looped
-from server.client import Backoff, StreamClient
-from server.client_result import percentile
+from vqseg_client.client import Backoff, StreamClient
+from vqseg_client.result import percentile
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ Frames from the event loop (``submit``) wait in per-stream lanes; a stream's new
 replaces its stale waiting one (newest frame wins, counted as dropped). The thread collects up to
 ``max_batch`` frames of different streams, waiting at most ``max_wait_ms`` after the first, groups
 them by how the network must run (dropout off; one MC pass; N MC passes for bnn), runs one
-``prepare`` + forward per group, then for each frame its session's blend and the upsampling on the
-device and one copy to the host. PNG encoding runs in a small pool so the next batch can start.
+``prepare`` + forward per group, then for each frame its session's blend and its result maps on the
+device (at the network's resolution, or upsampled within ``max_output_pixels`` where the client asks)
+and one copy to the host. Encoding (the binary frame's header, or PNGs) runs in a small pool, off
+this thread, so the next batch can start.
 Results go back through ``concurrent.futures.Future`` (``asyncio.wrap_future`` on the loop side).
 """
 
@@ -24,12 +26,12 @@ import numpy as np
 import torch
 
 from models import Segmenter
-from server.encode import b64_jpeg, overlay_png, result_fields, result_text
+from server.encode import b64_jpeg, binary_result, overlay_png, result_fields, result_text, summary_fields
 from server.errors import InvalidParameters, ModelError, NotReady, Overloaded
-from server.frame_maps import HostMaps, maps_to_host
+from server.frame_maps import HostMaps, HostStaging, OutputSpec, maps_to_host, warm_up
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
-from streaming import Mode, StreamConfig, StreamSession, predict_batch, uncertainty_maps
+from streaming import Mode, StreamConfig, StreamSession, UncertaintyMaps, predict_batch, uncertainty_maps
 from streaming.uncertainty import entropy
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class WorkerLimits:
     max_wait_ms: float = 5.0
     queue_size: int = 64
     encode_threads: int = 2
+    max_output_pixels: int = 1920 * 1080
 
 
 class InferenceWorker:
@@ -66,6 +69,7 @@ class InferenceWorker:
         self._stopping = False
         self._thread = threading.Thread(target=self._main, name="vqseg-inference", daemon=True)
         self._encode = ThreadPoolExecutor(limits.encode_threads, thread_name_prefix="vqseg-encode")
+        self._staging: HostStaging | None = None
 
     # ---- event-loop side -------------------------------------------------------------------
     def start(self) -> None:
@@ -137,6 +141,7 @@ class InferenceWorker:
     def _main(self) -> None:
         try:
             self.segmenter = self._load()
+            self._staging = HostStaging(self.segmenter.device)
             self._warm_up(self.segmenter)
         except Exception as exc:
             self.failure = f"model failed to load: {exc}"
@@ -158,8 +163,7 @@ class InferenceWorker:
                 probs = segmenter.predict(segmenter.prepare([frame]), mc=mc)
             except ValueError:  # no dropout: MC modes will fail per frame with a clear message
                 continue
-            host = maps_to_host(uncertainty_maps(probs[0], entropy(probs[0], dim=0)), (h + 1, w + 1), ("confidence",))
-            result_fields(host, ("confidence",))
+            warm_up(uncertainty_maps(probs[0], entropy(probs[0], dim=0)), (h + 1, w + 1), ("confidence",))
 
     def _next_batch(self) -> list[FrameJob] | None:
         limits = self.limits
@@ -238,17 +242,31 @@ class InferenceWorker:
             try:
                 t1 = time.perf_counter()
                 member = None if prediction.member_entropy is None else prediction.member_entropy[i]
-                host, header = self._blend(job, config, prediction.probs[i], member)
-                timing["blend"] = (time.perf_counter() - t1) * 1000.0
+                maps, header = self._blend(job, config, prediction.probs[i], member)
+                t2 = time.perf_counter()
+                timing["blend"] = (t2 - t1) * 1000.0
+                hosts = [maps_to_host(maps, job.image.shape[:2], spec, self._staging) for spec in self._specs(job)]
+                timing["maps"] = (time.perf_counter() - t2) * 1000.0
             except Exception as exc:
                 log.exception("blend failed for stream %s", job.key)
                 _fail(job, ModelError(f"blending this frame failed: {exc}"))
                 continue
-            self._encode.submit(self._finish, job, config.mode, host, header, timing)
+            self._encode.submit(self._finish, job, config.mode, hosts, header, timing)
+
+    def _specs(self, job: FrameJob) -> list[OutputSpec]:
+        """The result maps this job needs: its own form, plus protocol 1's for watchers of a binary stream."""
+        limit = self.limits.max_output_pixels
+        json_spec = OutputSpec(job.maps, "uint16", "frame", limit)
+        if job.fmt == "binary":
+            own = OutputSpec(job.maps, job.map_dtype, job.size, limit)
+            return [own, json_spec] if job.also_json else [own]
+        if job.fmt == "none":  # only the summary is read: the cheapest maps
+            return [OutputSpec((), "uint8", "network", limit)]
+        return [json_spec]
 
     def _blend(
         self, job: FrameJob, config: StreamConfig, probs: torch.Tensor, member: torch.Tensor | None
-    ) -> tuple[HostMaps, dict[str, object]]:
+    ) -> tuple[UncertaintyMaps, dict[str, object]]:
         height, width = job.image.shape[:2]
         header: dict[str, object] = {}
         session = job.session
@@ -260,46 +278,51 @@ class InferenceWorker:
             maps = session.consume(probs, job.timestamp, member, **kwargs)
             buffer_len, frame_index = session.buffer_len, session.frame_index
             header["stream_id"] = session.stream_id
-        host = maps_to_host(maps, (height, width), job.maps)
-        host.buffer_len = buffer_len
         header.update(
             frame_index=frame_index, mode=config.mode.value, timestamp=job.timestamp, width=width, height=height,
             buffer_len=buffer_len,
         )
         if session is not None:
             header["dropped"] = session.stats.dropped
-        return host, header
+        return maps, header
 
     def _finish(
-        self, job: FrameJob, mode: Mode, host: HostMaps, header: dict[str, object], timing: dict[str, float]
+        self, job: FrameJob, mode: Mode, hosts: list[HostMaps], header: dict[str, object], timing: dict[str, float]
     ) -> None:
+        host = hosts[0]
         try:
             t0 = time.perf_counter()
-            text = png = frame_b64 = None
+            text = png = frame_b64 = data = None
+            fields: dict[str, object] | None = None
             if job.fmt == "png":
                 assert self.segmenter is not None
                 png = overlay_png(job.image, host, self.segmenter.meta.palette)
             elif job.fmt == "none":  # nobody reads the images (a pulled stream without watchers)
-                fields = {"summary": {"mean_uncertainty": host.mean_uncertainty, "low_confidence": host.low_confidence}}
-            else:
-                fields = result_fields(host, job.maps)
+                fields = summary_fields(host)
+            elif job.fmt == "json" or len(hosts) > 1:  # protocol 1 for the client, or for watchers
+                fields = result_fields(hosts[-1], job.maps)
                 if job.include_frame:
                     frame_b64 = b64_jpeg(job.image)
             now = time.perf_counter()
             timing["encode"] = (now - t0) * 1000.0
             timing["total"] = (now - job.received) * 1000.0
-            if png is None:
+            if job.fmt == "binary":
+                data = binary_result(header, host, job.maps, timing)
+            if fields is not None:
                 text = result_text(header, fields, timing)
             result = FrameResult(
                 stream_id=job.session.stream_id if job.session is not None else None,
                 mode=mode, frame_index=int(header["frame_index"]),  # type: ignore[call-overload]
                 mean_uncertainty=host.mean_uncertainty, low_confidence=host.low_confidence,
-                timing_ms=timing, text=text, png=png, frame_b64=frame_b64,
+                timing_ms=timing, text=text, png=png, frame_b64=frame_b64, data=data,
             )
         except Exception as exc:
             log.exception("encoding failed for stream %s", job.key)
             _fail(job, exc)
             return
+        finally:
+            for done in hosts:
+                done.done()
         self.metrics.count_frame(mode.value)
         self.metrics.observe_timing(timing)
         _resolve(job, result)

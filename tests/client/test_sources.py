@@ -12,12 +12,12 @@ import cv2
 import numpy as np
 import pytest
 
-from server.client import StreamClient
-from server.client_result import FrameResult
-from server.client_sync import stream_results
-from streaming.sources import open_source
 from tests.client.conftest import CLIP_FPS, CLIP_FRAMES, CLIP_SIZE
 from tests.server.conftest import LiveServer
+from vqseg_client.client import StreamClient
+from vqseg_client.result import FrameResult
+from vqseg_client.sources import open_source
+from vqseg_client.sync import stream_results
 
 
 def collect(client: StreamClient, source: object, **kwargs: object) -> list[FrameResult]:
