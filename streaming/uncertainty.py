@@ -14,8 +14,14 @@ import torch
 _EPS = 1e-12
 
 
-def entropy(probs: torch.Tensor, dim: int = -3) -> torch.Tensor:
-    """Shannon entropy (nats) along the class dimension; 0·log 0 counts as 0."""
+def entropy(probs: torch.Tensor, dim: int = -3, scratch: torch.Tensor | None = None) -> torch.Tensor:
+    """Shannon entropy (nats) along the class dimension; 0·log 0 counts as 0.
+
+    ``scratch``: a float32 tensor of ``probs``' shape to work in (no allocation of that size).
+    """
+    if scratch is not None:
+        torch.clamp(probs, min=_EPS, out=scratch)
+        return scratch.log_().mul_(probs).sum(dim=dim).neg_()
     p = probs.float() if probs.dtype in (torch.float16, torch.bfloat16) else probs
     return -(p * torch.log(p.clamp_min(_EPS))).sum(dim=dim)
 
@@ -60,10 +66,13 @@ class UncertaintyMaps:
 MAP_NAMES = ("entropy", "confidence", "mutual_info", "expected_entropy")
 
 
-def uncertainty_maps(probs: torch.Tensor, expected_entropy: torch.Tensor) -> UncertaintyMaps:
-    """Maps from a predictive distribution ``(C, h, w)`` and its members' mean entropy ``(h, w)``."""
+def uncertainty_maps(
+    probs: torch.Tensor, expected_entropy: torch.Tensor, scratch: torch.Tensor | None = None
+) -> UncertaintyMaps:
+    """Maps from a predictive distribution ``(C, h, w)`` and its members' mean entropy ``(h, w)``
+    (``scratch``: see ``entropy``)."""
     confidence, labels = probs.max(dim=0)
-    predictive = entropy(probs, dim=0)
+    predictive = entropy(probs, dim=0, scratch=scratch)
     mutual_info = (predictive - expected_entropy).clamp_min(0.0)
     return UncertaintyMaps(
         probs=probs,
