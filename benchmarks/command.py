@@ -1,6 +1,7 @@
-"""``vqseg bench``: the raw model's frames per second per mode, and the served figures (fps, p50/p99
-latency end to end over the WebSocket, dropped frames, memory per stream) for 1, 4 and 8 concurrent
-streams, measured in one run. Writes ``bench.json`` and ``bench.md`` to ``--out``.
+"""``vqseg bench``: the raw model's frames per second per mode, the served figures (fps, p50/p99
+latency end to end over the WebSocket, dropped frames, memory per stream, the server's per-stage
+medians) for 1, 4 and 8 concurrent streams and each result format, and the same model behind a bare
+WebSocket loop (the reference), measured in one run. Writes ``bench.json`` and ``bench.md`` to ``--out``.
 
 The run is a list of sections (``model``, ``server``); each has its own argument group and a
 ``--skip-...`` flag. ``--load`` and ``--soak`` run the reliability tests instead (docs/reliability.md):
@@ -16,6 +17,7 @@ import gc
 import logging
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,16 @@ def _counts(text: str) -> tuple[int, ...]:
     if not counts or min(counts) < 1:
         raise argparse.ArgumentTypeError("stream counts must be >= 1")
     return counts
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from benchmarks.server_bench import FORMATS
+
+    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown format(s) {unknown}; choose from {', '.join(FORMATS)}")
+    return names
 
 
 def _pair(text: str) -> tuple[float, float]:
@@ -82,7 +94,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     served.add_argument("--port", type=int, default=0, help="port of the server it starts (default 0: a free one)")
     served.add_argument("--server", help="benchmark this running server (ws://host:port) instead of starting one; "
                         "the raw model still runs here")
+    served.add_argument("--formats", type=_formats, help="result formats: binary, binary-all, json, json-all, "
+                        "binary-frame (default binary,json,binary-all,json-all; --quick: binary,json)")
     served.add_argument("--skip-server", action="store_true", help="do not benchmark the server")
+    served.add_argument("--skip-reference", action="store_true",
+                        help="do not run the bare-endpoint reference (benchmarks.bare_endpoint)")
 
     load = parser.add_argument_group("load test (--load: instead of the sections above; docs/reliability.md)")
     load.add_argument("--load", action="store_true", help="many WebSocket streams + REST callers for a fixed time")
@@ -116,6 +132,7 @@ def _defaults(args: argparse.Namespace) -> None:
     args.streams = pick(args.streams, (1, 4, 8), (1, 2))
     args.seconds = pick(args.seconds, 15.0, 1.5)
     args.warmup = pick(args.warmup, 3.0, 0.5)
+    args.formats = pick(args.formats, ("binary", "json", "binary-all", "json-all"), ("binary", "json"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     from models import CheckpointError, default_checkpoint_path, load_segmenter
 
     _defaults(args)
-    for noisy in ("httpx", "vqseg_client.client"):
+    for noisy in ("httpx", "vqseg_client.client", "vqseg_client.local_server"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.monotonic()
     model_path = args.model or default_checkpoint_path()
@@ -182,7 +199,12 @@ def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fp
     from vqseg_client.local_server import LocalServer, ServerStartError
 
     config = ServerBenchConfig(concurrency=args.streams, seconds=args.seconds, warmup=args.warmup,
-                               mode=args.mode, max_in_flight=args.max_in_flight, jpeg_quality=args.jpeg_quality)
+                               mode=args.mode, max_in_flight=args.max_in_flight, jpeg_quality=args.jpeg_quality,
+                               formats=args.formats)
+    if not args.skip_reference:
+        code = _reference_section(args, model, frames, config, report)
+        if code:
+            return code
     if args.server:
         ws_url = args.server.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         http_url = ws_url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
@@ -207,4 +229,31 @@ def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fp
         report["server"]["ready_seconds"] = round(server.ready_seconds or 0.0, 2)
     finally:
         server.stop()
+    return 0
+
+
+def _reference_section(args: argparse.Namespace, model: Path, frames: list[Any], config: Any,
+                       report: dict[str, Any]) -> int:
+    """The same model behind ``benchmarks.bare_endpoint`` (its own process, like the server)."""
+    from benchmarks.server_bench import measure_reference
+    from vqseg_client.local_server import LocalServer, ServerStartError
+
+    mc = parse_mode(args.mode).mc
+
+    class BareEndpoint(LocalServer):
+        def command(self) -> list[str]:
+            return [sys.executable, "-m", "benchmarks.bare_endpoint", "--port", str(self.port), "--device",
+                    self.device, "--model", str(model), *(["--mc"] if mc else [])]
+
+    endpoint = BareEndpoint(model, device=args.device, log_path=args.out / "reference.log")
+    print(f"starting the bare reference endpoint on 127.0.0.1:{endpoint.port} ...", flush=True)
+    try:
+        endpoint.start()
+    except ServerStartError as exc:
+        print(f"vqseg bench: {exc}")
+        return 1
+    try:
+        report["reference"] = asyncio.run(measure_reference(endpoint.ws_url, frames, config, print))
+    finally:
+        endpoint.stop()
     return 0

@@ -22,13 +22,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from streaming import UncertaintyMaps
 from vqseg_client.wire import layout
 
 LOW_CONFIDENCE = 0.9
 SUMMARY_BYTES = 8  # two float32 at the start of the packed tensor: mean uncertainty, low-confidence share
-BAND_VALUES = 1 << 20  # values per class-or-map row band while upsampling (bounds the scratch memory)
+WHOLE_VALUES = 1 << 23  # up to this many upsampled values (32 MB at fp32) in one go; beyond it in bands
+BAND_VALUES = 1 << 20  # values per row band of a banded upsampling (bounds its scratch memory)
 SIZES = ("network", "frame")
 MAP_DTYPES = ("float16", "uint8", "uint16")  # uint16: protocol 1's 16-bit PNGs
 
@@ -127,19 +129,27 @@ def resample(
     probs: torch.Tensor, values: torch.Tensor, size: tuple[int, int],
     write: Callable[[slice, torch.Tensor, torch.Tensor], None],
 ) -> None:
-    """Bilinear resize of ``probs`` (C, h, w) and ``values`` (M, h, w) to ``size``, a band of rows at a
-    time: ``write(rows, labels, maps)`` gets each band's argmax labels (b, W) and maps (M, b, W)."""
+    """Bilinear resize of ``probs`` (C, h, w) and ``values`` (M, h, w) to ``size``, in one go when the
+    result is small (``WHOLE_VALUES``), else a band of rows at a time (the same taps, bounded memory):
+    ``write(rows, labels, maps)`` gets each band's argmax labels (b, W) and maps (M, b, W)."""
     height, width = size
     classes = probs.shape[0]
     source = torch.cat([probs.float(), values.float()])
+    channels, _, w = source.shape
+    if channels * height * width <= WHOLE_VALUES:  # small enough: PyTorch's bilinear kernel in one go
+        both = F.interpolate(source[None], size=size, mode="bilinear", align_corners=False)[0]
+        write(slice(0, height), both[:classes].max(dim=0).indices, both[classes:])
+        return
     y0, y1, wy = _taps(probs.shape[-2], height, probs.device)
-    x0, x1, wx = _taps(probs.shape[-1], width, probs.device)
-    rows = max(1, BAND_VALUES // (source.shape[0] * width))
+    rows = max(1, BAND_VALUES // (channels * width))
     for start in range(0, height, rows):
         band = slice(start, min(height, start + rows))
+        # rows: gather the two source rows of each output row and mix them (whole rows: contiguous reads)
         vertical = torch.lerp(source.index_select(1, y0[band]), source.index_select(1, y1[band]),
                               wy[band].view(1, -1, 1))
-        both = torch.lerp(vertical.index_select(2, x0), vertical.index_select(2, x1), wx.view(1, 1, -1))
+        # columns: PyTorch's own 1-D linear resize, the same taps as its bilinear along that axis
+        both = F.interpolate(vertical.view(1, -1, w), size=width, mode="linear", align_corners=False)
+        both = both.view(channels, -1, width)
         # max(dim=0).indices, not argmax: on CPU argmax over a strided class axis is ~30x slower
         write(band, both[:classes].max(dim=0).indices, both[classes:])
 

@@ -212,7 +212,7 @@ class StreamClient:
     async def _open(self) -> ClientConnection:
         headers = {"X-API-Key": self.api_key} if self.api_key else None
         try:
-            ws = await connect(self.url, additional_headers=headers, max_size=None,
+            ws = await connect(self.url, additional_headers=headers, max_size=None, compression=None,
                                open_timeout=self.open_timeout, ping_interval=20, ping_timeout=20)
         except InvalidStatus as exc:
             status = exc.response.status_code

@@ -56,6 +56,18 @@ def test_output_size_is_the_network_or_the_frame_within_the_budget(
     assert output_size((8, 12), frame, spec) == size
 
 
+def test_banded_upsampling_equals_pytorch_bilinear(maps: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server import frame_maps
+
+    whole = maps_to_host(maps, (50, 70), OutputSpec(("confidence",)))  # type: ignore[arg-type]
+    monkeypatch.setattr(frame_maps, "WHOLE_VALUES", 0)
+    monkeypatch.setattr(frame_maps, "BAND_VALUES", 5 * 70 * 3)  # bands of 3 rows
+    banded = maps_to_host(maps, (50, 70), OutputSpec(("confidence",)))  # type: ignore[arg-type]
+    assert (banded.labels == whole.labels).mean() > 0.999  # ties may break either way
+    for name in ("entropy", "confidence"):
+        assert np.abs(banded.maps[name].astype(int) - whole.maps[name].astype(int)).max() <= 1
+
+
 def test_a_huge_frame_gets_maps_within_the_budget(maps: object) -> None:
     host = maps_to_host(maps, (8192, 8192), OutputSpec(("confidence",), size="frame", max_pixels=100_000))  # type: ignore[arg-type]
     assert host.labels.size <= 100_000 and host.labels.shape == host.uncertainty.shape == (316, 316)
