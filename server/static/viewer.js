@@ -131,7 +131,9 @@ async function startCamera() {
   } catch (error) {
     return setStatus(`camera: ${error.message}`, "error");
   }
-  const query = { ...Object.fromEntries(CONTROLS.map((name) => [name, $(name).value])), maps: requestedMaps().join(",") };
+  // results as protocol 2's binary frames at the network's resolution (8-bit maps: enough for a heat map)
+  const query = { ...Object.fromEntries(CONTROLS.map((name) => [name, $(name).value])), maps: requestedMaps().join(","),
+    protocol: 2, map_dtype: "uint8" };
   connect("ws", "camera", id, query, { video: $("camera"), frameWidth: () => Number($("send-width").value) });
 }
 
