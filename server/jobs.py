@@ -48,7 +48,7 @@ class FrameJob:
     changes: dict[str, Any] = field(default_factory=dict)
     maps: tuple[str, ...] = ()
     fmt: str = "json"  # json | binary (protocol 2) | png (overlay for people) | none (summary only)
-    size: str = "frame"  # binary: network | frame (json: always the frame's), within max_output_pixels
+    size: str = "network"  # binary: network | frame (json: always the frame's), within max_output_pixels
     map_dtype: str = "float16"  # binary: float16 | uint8
     also_json: bool = False  # binary: watchers want the protocol-1 JSON of this frame too
     droppable: bool = False
