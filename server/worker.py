@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from models import Segmenter
-from server.encode import b64_jpeg, binary_result, overlay_png, result_fields, result_text, summary_fields
+from server.encode import b64_jpeg, binary_result, overlay_png, result_fields, result_text
 from server.errors import InvalidParameters, ModelError, NotReady, Overloaded
 from server.frame_maps import HostMaps, HostStaging, OutputSpec, maps_to_host, warm_up
 from server.jobs import FrameJob, FrameResult
@@ -297,8 +297,8 @@ class InferenceWorker:
             if job.fmt == "png":
                 assert self.segmenter is not None
                 png = overlay_png(job.image, host, self.segmenter.meta.palette)
-            elif job.fmt == "none":  # nobody reads the images (a pulled stream without watchers)
-                fields = summary_fields(host)
+            elif job.fmt == "none":  # nobody reads the images (a pulled stream without watchers): no text,
+                pass  # so a watcher who arrives meanwhile gets no result without maps
             elif job.fmt == "json" or len(hosts) > 1:  # protocol 1 for the client, or for watchers
                 fields = result_fields(hosts[-1], job.maps)
                 if job.include_frame:
