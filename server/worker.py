@@ -64,6 +64,7 @@ class InferenceWorker:
         self.ready = threading.Event()
         self.failure: str | None = None
         self._lanes: dict[str, deque[FrameJob]] = {}
+        self._seen: dict[str, float] = {}  # when each stream last queued a frame (perf_counter)
         self._depth = 0
         self._cond = threading.Condition()
         self._stopping = False
@@ -106,6 +107,7 @@ class InferenceWorker:
                     del self._lanes[job.key]
             else:
                 job.enqueued = time.perf_counter()
+                self._seen[job.key] = job.enqueued
                 lane.append(job)
                 self._depth += 1
                 self._cond.notify()
@@ -172,7 +174,10 @@ class InferenceWorker:
                 self._cond.wait(0.5)
             if not self._lanes:
                 return None  # stopping with nothing left
-            deadline = time.perf_counter() + limits.max_wait_ms / 1000.0
+            now = time.perf_counter()
+            deadline = now + limits.max_wait_ms / 1000.0
+            if not self._others_active(now):
+                deadline = now  # no other stream sent a frame lately: waiting for one would only add latency
             while len(self._lanes) < limits.max_batch and not self._stopping:
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
@@ -186,6 +191,15 @@ class InferenceWorker:
                     self._lanes[key] = lane  # back of the round robin
             self._depth -= len(batch)
         return [job for job in batch if job.future.set_running_or_notify_cancel()]
+
+    def _others_active(self, now: float, within: float = 1.0) -> bool:
+        """Whether a stream with no frame waiting queued one within ``within`` seconds (under the lock)."""
+        for key, seen in list(self._seen.items()):
+            if now - seen > 10 * within:
+                del self._seen[key]  # long gone: forget it
+            elif key not in self._lanes and now - seen <= within:
+                return True
+        return False
 
     def _run_batch(self, segmenter: Segmenter, batch: list[FrameJob]) -> None:
         started = time.perf_counter()
