@@ -201,10 +201,6 @@ def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fp
     config = ServerBenchConfig(concurrency=args.streams, seconds=args.seconds, warmup=args.warmup,
                                mode=args.mode, max_in_flight=args.max_in_flight, jpeg_quality=args.jpeg_quality,
                                formats=args.formats)
-    if not args.skip_reference:
-        code = _reference_section(args, model, frames, config, report)
-        if code:
-            return code
     if args.server:
         ws_url = args.server.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         http_url = ws_url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
@@ -215,28 +211,37 @@ def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fp
         return 0
     extra = ("--max-streams", str(max(64, 2 * max(args.streams))))
     server = LocalServer(model, args.port, device=args.device, extra_args=extra, log_path=args.out / "server.log")
-    print(f"starting vqseg serve on 127.0.0.1:{server.port} ...", flush=True)
+    endpoint = None if args.skip_reference else _bare_endpoint(model, args)
+    print(f"starting vqseg serve on 127.0.0.1:{server.port}"
+          f"{'' if endpoint is None else f' and the bare reference on 127.0.0.1:{endpoint.port}'} ...", flush=True)
     try:
         server.start()
+        if endpoint is not None:
+            endpoint.start()
     except ServerStartError as exc:
         print(f"vqseg bench: {exc}")
+        server.stop()
         return 1
     try:
         print(f"streaming: {', '.join(map(str, args.streams))} concurrent stream(s), {args.seconds:g} s each ...",
               flush=True)
-        report["server"] = asyncio.run(run_server_bench(server.ws_url, server.url, frames, fps, config, print))
+        section = asyncio.run(run_server_bench(server.ws_url, server.url, frames, fps, config, print,
+                                               None if endpoint is None else endpoint.ws_url))
+        if "reference" in section:
+            report["reference"] = section.pop("reference")
+        report["server"] = section
         report["server"]["url"] = f"{server.ws_url} (started by the bench)"
         report["server"]["ready_seconds"] = round(server.ready_seconds or 0.0, 2)
     finally:
         server.stop()
+        if endpoint is not None:
+            endpoint.stop()
     return 0
 
 
-def _reference_section(args: argparse.Namespace, model: Path, frames: list[Any], config: Any,
-                       report: dict[str, Any]) -> int:
-    """The same model behind ``benchmarks.bare_endpoint`` (its own process, like the server)."""
-    from benchmarks.server_bench import measure_reference
-    from vqseg_client.local_server import LocalServer, ServerStartError
+def _bare_endpoint(model: Path, args: argparse.Namespace) -> Any:
+    """``benchmarks.bare_endpoint`` as a child process (like the server), with the served mode's dropout."""
+    from vqseg_client.local_server import LocalServer
 
     mc = parse_mode(args.mode).mc
 
@@ -245,15 +250,5 @@ def _reference_section(args: argparse.Namespace, model: Path, frames: list[Any],
             return [sys.executable, "-m", "benchmarks.bare_endpoint", "--port", str(self.port), "--device",
                     self.device, "--model", str(model), *(["--mc"] if mc else [])]
 
-    endpoint = BareEndpoint(model, device=args.device, log_path=args.out / "reference.log")
-    print(f"starting the bare reference endpoint on 127.0.0.1:{endpoint.port} ...", flush=True)
-    try:
-        endpoint.start()
-    except ServerStartError as exc:
-        print(f"vqseg bench: {exc}")
-        return 1
-    try:
-        report["reference"] = asyncio.run(measure_reference(endpoint.ws_url, frames, config, print))
-    finally:
-        endpoint.stop()
-    return 0
+    return BareEndpoint(model, device=args.device, log_path=args.out / "reference.log")
+

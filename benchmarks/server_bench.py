@@ -165,14 +165,39 @@ async def measure_level(
     }
 
 
+async def _drained(http_url: str, timeout: float = 30.0) -> None:
+    """Wait until the server's inference queue is empty (frames of the last level are not this one's)."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=http_url, timeout=5.0) as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                text = (await http.get("/metrics")).text
+                depth = next((line.split()[-1] for line in text.splitlines() if line.startswith("vqseg_queue_depth")),
+                             "0")
+                if float(depth) == 0:
+                    return
+            await asyncio.sleep(0.2)
+
+
 async def run_server_bench(
     ws_url: str, http_url: str, frames: Sequence[np.ndarray], fps: float, config: ServerBenchConfig,
-    report: Callable[[str], None] | None = None,
+    report: Callable[[str], None] | None = None, reference_url: str | None = None,
 ) -> dict[str, Any]:
-    """The ``server`` section: one entry per result format and concurrency level, in order."""
-    levels = []
-    for name in config.formats:
-        for streams in config.concurrency:
+    """The ``server`` section: one entry per result format and concurrency level. With ``reference_url``
+    (a running ``benchmarks.bare_endpoint``) each concurrency level first runs against the reference,
+    then every format, so that each served/reference ratio compares neighbours in time (a shared
+    machine's load drifts over minutes); the reference's levels go to ``section["reference"]``."""
+    levels, reference = [], []
+    jpegs = _jpegs(frames, config.jpeg_quality)
+    for streams in config.concurrency:
+        if reference_url is not None:
+            level = await _reference_level(reference_url, jpegs, streams, config)
+            reference.append(level)
+            if report is not None:
+                report(f"  reference, {streams} stream(s): {level['fps_total']:.1f} fps total, "
+                       f"p50 {level['latency_ms']['p50']:.0f} ms")
+        for name in config.formats:
+            await _drained(http_url)
             level = await measure_level(ws_url, http_url, streams, frames, fps, config, FORMATS[name])
             levels.append(level)
             if report is not None:
@@ -181,7 +206,9 @@ async def run_server_bench(
                 report(f"  {name}, {streams} stream(s): {level['fps_total']:.1f} fps total, "
                        f"p50 {latency['p50']:.0f} ms, p99 {latency['p99']:.0f} ms, dropped {level['dropped']}, "
                        f"server outside the forward pass {outside:.1f} ms")
-    return {
+    order = {name: i for i, name in enumerate(config.formats)}
+    levels.sort(key=lambda lv: (order[lv["format"]], lv["streams"]))
+    section: dict[str, Any] = {
         "mode": config.mode,
         "frame_size": [int(frames[0].shape[0]), int(frames[0].shape[1])],
         "jpeg_quality": config.jpeg_quality,
@@ -193,6 +220,18 @@ async def run_server_bench(
         "latency": "client took the frame (before JPEG encoding) -> its result arrived",
         "levels": levels,
     }
+    if reference_url is not None:
+        section["reference"] = {
+            "what": "benchmarks.bare_endpoint: the model behind a minimal WebSocket loop (JPEG in, raw uint8 "
+                    "labels at the network's resolution out; no blend, no uncertainty, no batching)",
+            "levels": reference}
+    return section
+
+
+def _jpegs(frames: Sequence[np.ndarray], quality: int) -> list[bytes]:
+    """The frames as JPEGs, encoded once up front (the reference's clients send these)."""
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    return [cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), params)[1].tobytes() for f in frames]
 
 
 async def _bare_client(url: str, jpegs: Sequence[bytes], recorder: _Recorder) -> None:
@@ -213,33 +252,19 @@ async def _bare_client(url: str, jpegs: Sequence[bytes], recorder: _Recorder) ->
         recorder.error = f"{type(exc).__name__}: {exc}"
 
 
-async def measure_reference(
-    ws_url: str, frames: Sequence[np.ndarray], config: ServerBenchConfig, report: Callable[[str], None] | None = None
-) -> dict[str, Any]:
-    """The ``reference`` section: ``benchmarks.bare_endpoint`` at every concurrency level (JPEGs encoded
-    once up front here, so the figure is the endpoint's, not the client's)."""
-    quality = [cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality]
-    jpegs = [cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), quality)[1].tobytes() for f in frames]
-    levels = []
-    for streams in config.concurrency:
-        recorders = [_Recorder() for _ in range(streams)]
-        tasks = [asyncio.create_task(_bare_client(f"{ws_url}/ws", jpegs, r)) for r in recorders]
-        await asyncio.sleep(config.warmup)
-        start = time.monotonic()
-        await asyncio.sleep(config.seconds)
-        end = time.monotonic()
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks, timeout=10.0)
-        per_stream = [len(r.window(start, end)) / (end - start) for r in recorders]
-        latencies = [e[1] for r in recorders for e in r.window(start, end)]
-        level = {"streams": streams, "fps_total": sum(per_stream), "fps_per_stream": sum(per_stream) / streams,
-                 "latency_ms": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)},
-                 "errors": [r.error for r in recorders if r.error]}
-        levels.append(level)
-        if report is not None:
-            report(f"  reference, {streams} stream(s): {level['fps_total']:.1f} fps total, "
-                   f"p50 {level['latency_ms']['p50']:.0f} ms")
-    return {"what": "benchmarks.bare_endpoint: the model behind a minimal WebSocket loop (JPEG in, raw uint8 "
-                    "labels at the network's resolution out; no blend, no uncertainty, no batching)",
-            "levels": levels}
+async def _reference_level(url: str, jpegs: Sequence[bytes], streams: int, config: ServerBenchConfig) -> dict[str, Any]:
+    """One concurrency level against the bare endpoint (minimal closed-loop clients)."""
+    recorders = [_Recorder() for _ in range(streams)]
+    tasks = [asyncio.create_task(_bare_client(f"{url}/ws", jpegs, r)) for r in recorders]
+    await asyncio.sleep(config.warmup)
+    start = time.monotonic()
+    await asyncio.sleep(config.seconds)
+    end = time.monotonic()
+    for task in tasks:
+        task.cancel()
+    await asyncio.wait(tasks, timeout=10.0)
+    per_stream = [len(r.window(start, end)) / (end - start) for r in recorders]
+    latencies = [e[1] for r in recorders for e in r.window(start, end)]
+    return {"streams": streams, "fps_total": sum(per_stream), "fps_per_stream": sum(per_stream) / streams,
+            "latency_ms": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)},
+            "errors": [r.error for r in recorders if r.error]}

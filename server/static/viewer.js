@@ -131,9 +131,10 @@ async function startCamera() {
   } catch (error) {
     return setStatus(`camera: ${error.message}`, "error");
   }
-  // results as protocol 2's binary frames at the network's resolution (8-bit maps: enough for a heat map)
+  // results as protocol 2's binary frames at the network's resolution; float16 maps keep the small
+  // values of mutual information that 8 bits would flatten
   const query = { ...Object.fromEntries(CONTROLS.map((name) => [name, $(name).value])), maps: requestedMaps().join(","),
-    protocol: 2, map_dtype: "uint8" };
+    protocol: 2, map_dtype: "float16" };
   connect("ws", "camera", id, query, { video: $("camera"), frameWidth: () => Number($("send-width").value) });
 }
 
