@@ -11,7 +11,8 @@ Each level runs once per result format (``FORMATS``: protocol 2's binary frames 
 resolution, protocol 1's JSON with frame-size PNGs, each with and without all maps) and reports the
 median of the server's own per-stage timings (``timing_ms`` of every result) beside fps and latency.
 The same levels run against ``benchmarks.bare_endpoint`` (the model behind a minimal WebSocket loop,
-``measure_reference``): served/reference is the price of everything the service adds.
+interleaved level by level, clients doing the same JPEG encoding): served/reference is the price of
+everything the service adds.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import cv2
 import httpx
 import numpy as np
 
@@ -188,10 +188,9 @@ async def run_server_bench(
     then every format, so that each served/reference ratio compares neighbours in time (a shared
     machine's load drifts over minutes); the reference's levels go to ``section["reference"]``."""
     levels, reference = [], []
-    jpegs = _jpegs(frames, config.jpeg_quality)
     for streams in config.concurrency:
         if reference_url is not None:
-            level = await _reference_level(reference_url, jpegs, streams, config)
+            level = await _reference_level(reference_url, frames, streams, config)
             reference.append(level)
             if report is not None:
                 report(f"  reference, {streams} stream(s): {level['fps_total']:.1f} fps total, "
@@ -228,21 +227,18 @@ async def run_server_bench(
     return section
 
 
-def _jpegs(frames: Sequence[np.ndarray], quality: int) -> list[bytes]:
-    """The frames as JPEGs, encoded once up front (the reference's clients send these)."""
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality]
-    return [cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), params)[1].tobytes() for f in frames]
-
-
-async def _bare_client(url: str, jpegs: Sequence[bytes], recorder: _Recorder) -> None:
-    """A minimal closed-loop client of the bare endpoint: send a JPEG, wait for the labels, repeat."""
+async def _bare_client(url: str, frames: Sequence[np.ndarray], quality: int, recorder: _Recorder) -> None:
+    """A minimal closed-loop client of the bare endpoint: encode a frame (in a thread, as the project's
+    client does: the same client-side work on both sides), send it, wait for the labels, repeat."""
     from websockets.asyncio.client import connect
+
+    from vqseg_client.exchange import encode_jpeg
 
     try:
         async with connect(url, max_size=None, compression=None) as ws:
             for index in itertools.count():
                 taken = time.monotonic()
-                await ws.send(jpegs[index % len(jpegs)])
+                await ws.send(await asyncio.to_thread(encode_jpeg, frames[index % len(frames)], quality))
                 await ws.recv()
                 now = time.monotonic()
                 recorder.events.append((now, (now - taken) * 1000.0, 0))
@@ -252,10 +248,12 @@ async def _bare_client(url: str, jpegs: Sequence[bytes], recorder: _Recorder) ->
         recorder.error = f"{type(exc).__name__}: {exc}"
 
 
-async def _reference_level(url: str, jpegs: Sequence[bytes], streams: int, config: ServerBenchConfig) -> dict[str, Any]:
+async def _reference_level(
+    url: str, frames: Sequence[np.ndarray], streams: int, config: ServerBenchConfig
+) -> dict[str, Any]:
     """One concurrency level against the bare endpoint (minimal closed-loop clients)."""
     recorders = [_Recorder() for _ in range(streams)]
-    tasks = [asyncio.create_task(_bare_client(f"{url}/ws", jpegs, r)) for r in recorders]
+    tasks = [asyncio.create_task(_bare_client(f"{url}/ws", frames, config.jpeg_quality, r)) for r in recorders]
     await asyncio.sleep(config.warmup)
     start = time.monotonic()
     await asyncio.sleep(config.seconds)

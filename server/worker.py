@@ -265,7 +265,10 @@ class InferenceWorker:
                 log.exception("blend failed for stream %s", job.key)
                 _fail(job, ModelError(f"blending this frame failed: {exc}"))
                 continue
-            self._encode.submit(self._finish, job, config.mode, hosts, header, timing)
+            try:
+                self._encode.submit(self._finish, job, config.mode, hosts, header, timing)
+            except RuntimeError:  # the encode pool is shut down: the server stopped while this batch ran
+                _fail(job, NotReady("the server shut down before this frame was answered"))
 
     def _specs(self, job: FrameJob) -> list[OutputSpec]:
         """The result maps this job needs: its own form, plus protocol 1's for watchers of a binary stream."""
