@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +47,16 @@ def targets_table(targets: Mapping[str, Mapping[str, Any]]) -> str:
         "vqbnn_nll_over_bnn": "vqbnn NLL above bnn (relative)",
         "vqbnn_over_dnn_fps": "vqbnn fps / dnn fps",
         "vqbnn_over_bnn_fps": "vqbnn fps / bnn fps",
+        "vqbnn_flicker_over_dnn": "vqbnn flicker / dnn flicker",
     }
     rows = []
     for key, check in targets.items():
         met = {True: "yes", False: "**no**", None: "n/a"}[check.get("met")]
         value = check.get("value")
-        shown = fmt(value, 1.0, 2) + "x" if key.endswith("_fps") else fmt(value, 100.0, 1) + " %"
+        ratio = key.endswith(("_fps", "_flicker_over_dnn"))
+        shown = fmt(value, 1.0, 2) + "x" if ratio else fmt(value, 100.0, 1) + " %"
         target = str(check["target"])
-        if not key.endswith("_fps"):
+        if not ratio:
             sign, bound = target.split()
             target = f"{sign} {float(bound) * 100:g} %"
         note = f" ({check['note']})" if check.get("note") else ""
@@ -148,8 +150,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_markdown(path: str | Path, report: Mapping[str, Any]) -> Path:
+def write_markdown(
+    path: str | Path, report: Mapping[str, Any], render: Callable[[Mapping[str, Any]], str] = render_markdown
+) -> Path:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_markdown(report))
+    out.write_text(render(report))
     return out

@@ -34,7 +34,7 @@ TARGETS = {
 }
 
 
-def _check(value: float | None, bound: float, at_least: bool, note: str | None = None) -> dict[str, Any]:
+def check_bound(value: float | None, bound: float, at_least: bool, note: str | None = None) -> dict[str, Any]:
     met = None if value is None or math.isnan(value) else (value >= bound if at_least else value <= bound)
     out: dict[str, Any] = {"value": value, "target": f"{'>=' if at_least else '<='} {bound:.3g}", "met": met}
     if note:
@@ -42,7 +42,7 @@ def _check(value: float | None, bound: float, at_least: bool, note: str | None =
     return out
 
 
-def _ratio(a: float, b: float) -> float:
+def ratio_of(a: float, b: float) -> float:
     return a / b if b and not math.isnan(b) else math.nan
 
 
@@ -51,19 +51,20 @@ def check_targets(modes: Mapping[str, Mapping[str, float]], ratios: Mapping[str,
     out: dict[str, Any] = {}
     vq, dnn, bnn = modes.get("vqbnn"), modes.get("dnn"), modes.get("bnn")
     if vq and dnn:
-        out["vqbnn_nll_below_dnn"] = _check(1 - _ratio(vq["nll"], dnn["nll"]), TARGETS["vqbnn_nll_below_dnn"], True)
-        out["vqbnn_ece_below_dnn"] = _check(1 - _ratio(vq["ece"], dnn["ece"]), TARGETS["vqbnn_ece_below_dnn"], True)
+        nll_gain, ece_gain = 1 - ratio_of(vq["nll"], dnn["nll"]), 1 - ratio_of(vq["ece"], dnn["ece"])
+        out["vqbnn_nll_below_dnn"] = check_bound(nll_gain, TARGETS["vqbnn_nll_below_dnn"], True)
+        out["vqbnn_ece_below_dnn"] = check_bound(ece_gain, TARGETS["vqbnn_ece_below_dnn"], True)
     if vq and bnn:
         note = None if samples == 30 else f"bnn ran with N={samples}, not the target's N=30"
-        out["vqbnn_nll_over_bnn"] = _check(
-            _ratio(vq["nll"], bnn["nll"]) - 1, TARGETS["vqbnn_nll_over_bnn"], False, note
+        out["vqbnn_nll_over_bnn"] = check_bound(
+            ratio_of(vq["nll"], bnn["nll"]) - 1, TARGETS["vqbnn_nll_over_bnn"], False, note
         )
     if "vqbnn_over_dnn_fps" in ratios:
-        out["vqbnn_over_dnn_fps"] = _check(ratios["vqbnn_over_dnn_fps"], TARGETS["vqbnn_over_dnn_fps"], True)
+        out["vqbnn_over_dnn_fps"] = check_bound(ratios["vqbnn_over_dnn_fps"], TARGETS["vqbnn_over_dnn_fps"], True)
     if "vqbnn_over_bnn_fps" in ratios:
         bound = TARGETS["vqbnn_over_bnn_fps"] * samples / 30
         note = None if samples == 30 else f"bnn ran with N={samples}: target scaled to {bound:.3g}x"
-        out["vqbnn_over_bnn_fps"] = _check(ratios["vqbnn_over_bnn_fps"], bound, True, note)
+        out["vqbnn_over_bnn_fps"] = check_bound(ratios["vqbnn_over_bnn_fps"], bound, True, note)
     return out
 
 
@@ -84,7 +85,7 @@ def build_report(
     ratios = dict(throughput.ratios) if throughput is not None else {}
     for other in ("dnn", "bnn"):
         if "vqbnn" in loop_fps and other in loop_fps:
-            ratios[f"eval_loop_vqbnn_over_{other}_fps"] = _ratio(loop_fps["vqbnn"], loop_fps[other])
+            ratios[f"eval_loop_vqbnn_over_{other}_fps"] = ratio_of(loop_fps["vqbnn"], loop_fps[other])
             ratios.setdefault(f"vqbnn_over_{other}_fps", ratios[f"eval_loop_vqbnn_over_{other}_fps"])
     sequences = list(next(iter(runs.values())).per_sequence) if runs else []
     report: dict[str, Any] = {

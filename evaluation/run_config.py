@@ -23,19 +23,17 @@ def file_digest(path: Path, length: int = 12) -> str | None:
         return None
 
 
-def describe_run(
+def describe_model(
     model: Path | None,
     segmenter: Segmenter,
     config: StreamConfig,
     modes: Sequence[Mode | str],
-    specs: Sequence[SequenceSpec],
     quick: bool,
     seed: int,
 ) -> dict[str, Any]:
-    """The ``config`` section of the report (``wall_seconds`` is added when the run ends)."""
+    """What every report says: the model, backend, machine and stream settings."""
     path = model or default_checkpoint_path()
     h, w = segmenter.meta.input_size
-    first = specs[0]
     return {
         "model": "default" if model is None else str(model),
         "model_file": str(path),
@@ -48,6 +46,7 @@ def describe_run(
         else platform.processor() or platform.machine(),
         "torch_threads": torch.get_num_threads(),
         "network_size": f"{h}x{w}",
+        "temperatures": dict(segmenter.meta.temperatures),
         "labels_compared_at": "network resolution (ground truth resized with nearest neighbour)",
         "modes": [str(m) for m in modes],
         "tau": config.tau,
@@ -57,6 +56,24 @@ def describe_run(
         "max_gap": config.max_gap,
         "motion": config.motion,
         "spatial_sigma": config.spatial_sigma,
+        "quick": quick,
+        "seed": seed,
+    }
+
+
+def describe_run(
+    model: Path | None,
+    segmenter: Segmenter,
+    config: StreamConfig,
+    modes: Sequence[Mode | str],
+    specs: Sequence[SequenceSpec],
+    quick: bool,
+    seed: int,
+) -> dict[str, Any]:
+    """The ``config`` section of the synthetic suite's report (``wall_seconds`` is added when the run ends)."""
+    first = specs[0]
+    return {
+        **describe_model(model, segmenter, config, modes, quick, seed),
         "sequences": len(specs),
         "frames": first.frames,
         "sequence_names": [s.name for s in specs],
@@ -64,6 +81,4 @@ def describe_run(
         "render_size": f"{first.size[0]}x{first.size[1]}",
         "fps": first.fps,
         "severity": first.severity,
-        "quick": quick,
-        "seed": seed,
     }

@@ -5,18 +5,21 @@ in time order with their capture timestamps. For each frame the modes take turns
 from frame to frame so no mode always runs on a warm or cold cache), and each mode's
 ``pipeline.process`` (prepare + forward pass(es) + blend + uncertainty maps) is timed with the
 device synchronised, so the frames per second of all modes come from the same run. Scoring happens
-outside the timed part, on the device, against labels resized (nearest) to the network's resolution.
+outside the timed part, on the device: against labels resized (nearest) to the network's resolution,
+or (``at_label_size``, for real labelled data) with the probabilities upsampled bilinearly to the
+labels' own size.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from evaluation.metrics import SegmentationMetrics
@@ -103,13 +106,31 @@ def snapshot_index(length: int) -> int:
     return max(0, min(length - 1, (3 * length) // 4))
 
 
+def at_size(probs: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(C, h, w)`` probabilities bilinearly resized to ``size`` (still distributions: a convex blend)."""
+    if tuple(probs.shape[-2:]) == tuple(size):
+        return probs
+    return F.interpolate(probs[None].float(), size=size, mode="bilinear", align_corners=False)[0]
+
+
+def _label_tensors(sequence: EvalSequence, device: torch.device) -> list[torch.Tensor] | None:
+    if sequence.labels is None:
+        return None
+    return [torch.from_numpy(np.ascontiguousarray(label)).to(device) for label in sequence.labels]
+
+
 def evaluate_modes(
     segmenter: Segmenter,
-    sequences: Sequence[EvalSequence],
+    sequences: Iterable[EvalSequence],
     modes: Sequence[Mode | str],
     config: StreamConfig,
     progress: bool = True,
     desc: str = "evaluating",
+    *,
+    at_label_size: bool = False,
+    per_sequence: bool = True,
+    snapshots: Container[str] | None = None,
+    total: int | None = None,
 ) -> dict[str, ModeRun]:
     """Run every mode over every sequence; returns a ``ModeRun`` per mode name.
 
@@ -118,22 +139,32 @@ def evaluate_modes(
     applies its variant to it.
     Sequences without labels (real clips) are run and timed, and their per-frame uncertainty kept,
     but not scored.
+
+    ``sequences`` may be a generator (then pass ``total``, the frame count, for the progress bar), so
+    that a large folder is read one sequence at a time. ``at_label_size`` scores at the labels'
+    resolution (probabilities upsampled) instead of the network's; ``per_sequence=False`` keeps only
+    the overall metrics (many stills); ``snapshots`` names the sequences pictured (default: all).
     """
     if not modes:
         raise ValueError("no modes to evaluate")
     device = segmenter.device
     names = [str(m) for m in modes]
     runs = {name: ModeRun(resolve_variant(name)["mode"]) for name in names}
-    total = sum(len(s) for s in sequences)
+    if total is None:
+        sequences = list(sequences)
+        total = sum(len(s) for s in sequences)
     bar = tqdm(total=total, desc=desc, unit="frame", disable=not progress, mininterval=1.0)
     for sequence in sequences:
-        labels = sequence.labels_at(segmenter.meta.input_size, device)
+        if at_label_size:
+            labels = _label_tensors(sequence, device)
+        else:
+            labels = sequence.labels_at(segmenter.meta.input_size, device)
         pipelines = {n: StreamPipeline(segmenter, apply_variant(config, n), stream_id=sequence.name) for n in names}
-        if labels is not None:
+        if labels is not None and per_sequence:
             for run in runs.values():
                 run.per_sequence[sequence.name] = SegmentationMetrics()
                 run.per_sequence_boundary[sequence.name] = BoundaryAccuracy()
-        pictured = snapshot_index(len(sequence))
+        pictured = snapshot_index(len(sequence)) if snapshots is None or sequence.name in snapshots else -1
         bar.set_postfix_str(sequence.name)
         for i, (image, timestamp) in enumerate(zip(sequence.images, sequence.timestamps, strict=True)):
             shift = i % len(names)
@@ -148,10 +179,13 @@ def evaluate_modes(
                 run.record(sequence.name, maps)
                 truth = None if labels is None else labels[i]
                 if truth is not None:
-                    run.metrics.update(maps.probs, truth)
-                    run.per_sequence[sequence.name].update(maps.probs, truth)
-                    run.boundary.update(maps.labels, truth)
-                    run.per_sequence_boundary[sequence.name].update(maps.labels, truth)
+                    probs = at_size(maps.probs, tuple(truth.shape)) if at_label_size else maps.probs
+                    predicted = probs.argmax(dim=0) if at_label_size else maps.labels
+                    run.metrics.update(probs, truth)
+                    run.boundary.update(predicted, truth)
+                    if per_sequence:
+                        run.per_sequence[sequence.name].update(probs, truth)
+                        run.per_sequence_boundary[sequence.name].update(predicted, truth)
                     run.labelled_frames += 1
                 if i == pictured:
                     run.snapshots[sequence.name] = Snapshot.capture(image, maps, truth)

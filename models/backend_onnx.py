@@ -70,16 +70,15 @@ class OnnxSegmenter:
         return self._prepare(frames)
 
     @torch.inference_mode()
-    def predict(self, batch: torch.Tensor, mc: bool) -> torch.Tensor:
+    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor:
         if mc and not self.has_dropout:
             raise ValueError(
                 f"model {self.meta.name!r} ({self.path.name}) has no live dropout: MC sampling is not possible"
             )
         if batch.dim() != 4 or batch.shape[1] != 3:
             raise ValueError(f"expected a (B, 3, H, W) batch, got shape {tuple(batch.shape)}")
-        if self._bind:
-            return self._run_bound(batch, mc)
-        return self._run_host(batch, mc)
+        probs = self._run_bound(batch, mc) if self._bind else self._run_host(batch, mc)
+        return probs if temperature == 1.0 else with_temperature(probs, temperature)
 
     def _run_host(self, batch: torch.Tensor, mc: bool) -> torch.Tensor:
         image = batch.detach().to("cpu", torch.float32).contiguous().numpy()
@@ -102,6 +101,13 @@ class OnnxSegmenter:
         torch.cuda.current_stream(self.device).synchronize()  # the batch is ready before ORT reads it
         self.session.run_with_iobinding(binding)
         return probs
+
+
+def with_temperature(probs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``softmax(z / T)`` from the graph's ``softmax(z)``: ``log p`` is ``z`` up to a per-pixel constant,
+    which the softmax removes. (Probabilities below float32's smallest normal, ~1e-38, are floored there.)"""
+    floor = torch.finfo(torch.float32).tiny
+    return torch.softmax(probs.float().clamp_min(floor).log() / temperature, dim=1)
 
 
 def load_onnx_segmenter(

@@ -48,7 +48,7 @@ class TorchSegmenter:
         return self._prepare(frames)
 
     @torch.inference_mode()
-    def predict(self, batch: torch.Tensor, mc: bool) -> torch.Tensor:
+    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor:
         if mc and not self.has_dropout:
             raise ValueError(f"model {self.meta.name!r} has no dropout: MC sampling is not possible")
         self._set_mc(mc)
@@ -56,7 +56,10 @@ class TorchSegmenter:
             batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.fp16):
             logits = self.model(batch)
-        return torch.softmax(logits.float(), dim=1)
+        logits = logits.float()
+        if temperature != 1.0:
+            logits = logits / temperature
+        return torch.softmax(logits, dim=1)
 
     def _set_mc(self, active: bool) -> None:
         if active == self._mc_active:

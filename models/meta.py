@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,6 +16,8 @@ class ModelMeta:
 
     ``input_size`` is (height, width): frames are resized to it before the forward pass, and the
     class probabilities come out at that resolution. ``mean``/``std`` normalise RGB values in [0, 1].
+    ``temperatures`` maps an inference mode's name (``dnn``, ``bnn``, ``vqdnn``, ``vqbnn``) to the
+    temperature its forward passes divide their logits by (``vqseg calibrate``); modes not listed use 1.
     """
 
     arch: str
@@ -27,6 +30,7 @@ class ModelMeta:
     name: str = "model"
     arch_options: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
+    temperatures: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.class_names) < 2:
@@ -39,6 +43,13 @@ class ModelMeta:
             raise ValueError(f"dropout rate must be in [0, 1), got {self.dropout}")
         if len(self.input_size) != 2 or min(self.input_size) < 16:
             raise ValueError(f"input_size must be (height, width) >= 16, got {self.input_size}")
+        for mode, value in self.temperatures.items():
+            if not (isinstance(value, int | float) and math.isfinite(value) and 0 < value <= 100):
+                raise ValueError(f"temperature of mode {mode!r} must be in (0, 100], got {value!r}")
+
+    def temperature(self, mode: str) -> float:
+        """The temperature mode ``mode`` applies to its logits (1.0: uncalibrated)."""
+        return float(self.temperatures.get(str(mode), 1.0))
 
     @property
     def num_classes(self) -> int:
@@ -70,4 +81,5 @@ class ModelMeta:
             name=str(data.get("name", "model")),
             arch_options=dict(data.get("arch_options", {})),
             training=dict(data.get("training", {})),
+            temperatures={str(k): float(v) for k, v in dict(data.get("temperatures", {})).items()},
         )

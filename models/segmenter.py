@@ -18,6 +18,8 @@ class Segmenter(Protocol):
     ``prepare`` turns RGB uint8 frames (H x W x 3, any sizes) into the network's input batch on the
     device; ``predict`` runs ONE forward pass and returns class probabilities ``(B, C, h, w)`` (float32,
     on ``device``, at ``meta.input_size``), with dropout sampling a fresh mask per call when ``mc``.
+    ``temperature`` divides the logits before the softmax (1: the network as trained; the calibrated
+    value of a mode is ``meta.temperature(mode)``, which ``streaming`` passes in).
     """
 
     meta: ModelMeta
@@ -26,4 +28,4 @@ class Segmenter(Protocol):
 
     def prepare(self, frames: Sequence[np.ndarray]) -> torch.Tensor: ...
 
-    def predict(self, batch: torch.Tensor, mc: bool) -> torch.Tensor: ...
+    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor: ...

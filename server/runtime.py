@@ -170,6 +170,7 @@ class Runtime:
             "backend": seg.backend,
             "device": str(seg.device),
             "dropout": meta.dropout,
+            "temperatures": dict(meta.temperatures),
             "maps": list(MAP_NAMES),
             "defaults": config_dict(self.settings.stream_defaults()),
         }

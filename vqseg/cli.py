@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stream": ("server.commands.stream", "stream a webcam, RTSP URL, video file or synthetic: scene to a server"),
     "demo": ("server.commands.demo", "serve + stream the built-in synthetic street scene; write an overlay video"),
     "eval": ("evaluation.commands.evaluate", "compare dnn / bnn / vqdnn / vqbnn on held-out video with labels"),
+    "calibrate": ("evaluation.commands.calibrate", "fit a temperature per mode on labelled video, into a checkpoint"),
     "bench": ("benchmarks.command", "measure frames per second, latency and memory (JSON + markdown)"),
     "train": ("models.training.command", "train a segmentation network (synthetic scenes or a labelled folder)"),
     "export": ("models.onnx.command", "export a checkpoint to ONNX with live (stochastic) dropout"),

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from evaluation import suite
+from evaluation.commands.evaluate_data import run_data
 from evaluation.domain_shift import real_vs_synthetic
+from evaluation.labelled_video import CAMERA_FPS
 from evaluation.markdown import render_markdown, write_markdown
 from evaluation.pictures import write_reliability, write_strips
 from evaluation.real_clips import find_real_clips, read_clip
@@ -43,6 +46,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     default = StreamConfig()
     add = parser.add_argument
     add("--model", type=Path, help="checkpoint (.pt) or ONNX file (default: the embedded default model)")
+    add(
+        "--data",
+        type=Path,
+        help="a labelled folder (SegNet CamVid, CamVid colour labels, Cityscapes) instead of the synthetic suite",
+    )
+    add("--split", default="val", help="the folder's split with --data (default val)")
+    add(
+        "--camera-fps",
+        type=float,
+        default=CAMERA_FPS,
+        help=f"with --data: the rate the frame numbers count at (default {CAMERA_FPS:g}, CamVid's camera)",
+    )
+    add(
+        "--max-gap",
+        type=float,
+        default=default.max_gap,
+        help=f"seconds between frames after which a stream starts over (default {default.max_gap:g}); "
+        "with --data it also splits sequences",
+    )
+    add("--uncalibrated", action="store_true", help="ignore the checkpoint's temperatures (vqseg calibrate)")
     add("--backend", choices=("torch", "onnx"), help="inference backend (default: by file suffix)")
     add("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
     add(
@@ -108,17 +131,25 @@ def run(args: argparse.Namespace) -> int:
             clock=args.clock,
             window=args.window,
             samples=args.samples,
+            max_gap=args.max_gap,
             motion=args.motion,
             spatial_sigma=args.spatial_sigma,
         )
-        specs = suite.held_out_specs(args.sequences, args.frames, args.seed, args.size, kinds=suite.SUITES[args.suite])
+        if args.data is None:
+            specs = suite.held_out_specs(
+                args.sequences, args.frames, args.seed, args.size, kinds=suite.SUITES[args.suite]
+            )
         segmenter = load_segmenter(args.model, device=args.device, backend=args.backend)
+        if args.uncalibrated:
+            segmenter.meta = replace(segmenter.meta, temperatures={})
     except (ValueError, CheckpointError) as exc:
         hint = ""
         if args.model is None and not default_checkpoint_path().is_file():
             hint = "\n(the embedded default model is missing: pass --model PATH, or train it, see docs/training.md)"
         print(f"vqseg eval: {exc}{hint}", file=sys.stderr)
         return 2
+    if args.data is not None:
+        return run_data(args, segmenter, config, started)
     if args.quick:
         print(
             f"--quick: {args.sequences} sequences x {args.frames} frames, bnn N={args.samples} "
@@ -143,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     report["pictures"] = {name: str(path) for name, path in pictures.items()}
     report["config"]["wall_seconds"] = time.perf_counter() - started
     report["config"]["suite"] = args.suite
+    report["config"]["calibrated"] = bool(segmenter.meta.temperatures)
     safe = json_safe(report)
     json_path = write_json(args.json or args.out / "eval.json", safe)
     md_path = write_markdown(args.markdown or args.out / "eval.md", safe)

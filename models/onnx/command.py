@@ -55,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
         f"  model: {meta.arch} {meta.arch_options or ''} input {meta.input_size[0]}x{meta.input_size[1]}, "
         f"dropout {meta.dropout}, {meta.num_classes} classes: {', '.join(meta.class_names)}"
     )
+    if meta.temperatures:
+        shown = ", ".join(f"{mode} {t:.3f}" for mode, t in sorted(meta.temperatures.items()))
+        print(f"  temperatures (vqseg calibrate, in the file's metadata; the onnx backend applies them): {shown}")
     if args.no_verify:
         return 0
     check = verify_export(result.path, model, meta, device=args.device)

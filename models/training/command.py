@@ -1,4 +1,4 @@
-"""``vqseg train``: train the default network on synthetic scenes, or fine-tune on a labelled folder."""
+"""``vqseg train``: train on synthetic scenes or a labelled folder (optionally mixed), resumably."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from models.checkpoint import build_model, load_checkpoint, save_checkpoint
 from models.meta import ModelMeta
-from models.training.dataset import FrameSet
+from models.training.curve import write_training_curve
+from models.training.dataset import FrameSet, class_weights, mix_frame_sets
 from models.training.folders import load_folder
+from models.training.resume import resume_path
 from models.training.synthetic_data import synthetic_frame_set
 from models.training.trainer import TrainConfig, train
 
@@ -21,9 +24,10 @@ log = logging.getLogger(__name__)
 
 # The exact command that produced the shipped default checkpoint (models/default/vqseg_default.pt).
 DEFAULT_RECIPE = (
-    "vqseg train --out models/default/vqseg_default.pt --arch bayesian_unet --width 16 --dropout 0.5 "
-    "--input-size 180x240 --sequences 120 --frames-per-sequence 12 --stride 5 --steps 2400 --batch 8 "
-    "--crop 128x160 --lr 3e-3 --seed 0 --threads 1"
+    "vqseg train --data ../shared/datasets/camvid --mix-synthetic 0.2 --sequences 60 --frames-per-sequence 8 "
+    "--out models/default/vqseg_default.pt --arch bayesian_unet --width 16 --dropout 0.25 --input-size 180x240 "
+    "--crop 160x208 --class-weights sqrt --steps 7000 --batch 8 --lr 3e-3 --seed 0 --threads 1 "
+    "--eval-every 500 --checkpoint-every 250 --resume"
 )
 
 
@@ -41,33 +45,53 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=16, help="bayesian_unet base width")
     parser.add_argument("--dropout", type=float, default=0.5, help="MC-dropout rate")
     parser.add_argument("--input-size", type=_size, default=(180, 240), help="network input HxW")
-    parser.add_argument("--data", type=Path, help="labelled folder (CamVid or Cityscapes layout); default: synthetic")
+    parser.add_argument(
+        "--data", type=Path, help="labelled folder (SegNet CamVid, CamVid colour, Cityscapes); default: synthetic"
+    )
     parser.add_argument("--split", default="train", help="split of --data to train on")
-    parser.add_argument("--val-split", default="val", help="split of --data to validate on (skipped if absent)")
+    parser.add_argument("--val-split", default="val", help="split to validate on (all of it; skipped if absent)")
+    parser.add_argument(
+        "--mix-synthetic", type=float, default=0.0, metavar="SHARE",
+        help="with --data: draw this share of training crops from synthetic scenes (same 11 CamVid classes)",
+    )
+    parser.add_argument("--class-weights", choices=("none", "median", "sqrt"), default="none",
+                        help="loss weights per class: median-frequency balancing, its square root, or none")
     parser.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
     parser.add_argument("--sequences", type=int, default=120, help="synthetic scenes to render")
     parser.add_argument("--frames-per-sequence", type=int, default=12)
     parser.add_argument("--stride", type=int, default=5, help="frames between samples of one scene")
     parser.add_argument("--steps", type=int, default=2400)
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--crop", type=_size, default=(128, 160), help="training crop HxW")
+    parser.add_argument("--crop", type=_size, default=(128, 160), help="training crop HxW (at the inference scale)")
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--eval-every", type=int, default=400)
+    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS",
+                        help="save the resumable state (<out>.resume) every STEPS steps")
+    parser.add_argument("--time-budget", type=float, metavar="MINUTES",
+                        help="stop after MINUTES, save the resumable state and an intermediate checkpoint")
+    parser.add_argument("--curve", type=Path, help="training-curve picture (default: <out> with .curve.png)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from <out>.resume if it exists (same settings required)")
 
 
-def _data(args: argparse.Namespace) -> tuple[FrameSet, FrameSet | None]:
+def _data(args: argparse.Namespace) -> tuple[FrameSet, FrameSet | None, np.ndarray | None, FrameSet]:
+    """Training frames, validation frames, per-frame sampling weights, and the frames classes are counted on."""
     if args.data is not None:
         frames = load_folder(args.data, args.split, args.input_size)
         try:
             val = load_folder(args.data, args.val_split, args.input_size)
         except ValueError:
             val = None
-        return frames, val
+        if args.mix_synthetic <= 0:
+            return frames, val, None, frames
+        synthetic = synthetic_frame_set(args.sequences, args.frames_per_sequence, args.stride, args.input_size)
+        both, weights = mix_frame_sets(frames, synthetic, args.mix_synthetic)
+        return both, val, weights, frames
     frames = synthetic_frame_set(args.sequences, args.frames_per_sequence, args.stride, args.input_size)
     val = synthetic_frame_set(6, 4, 7, args.input_size, seed_base=500, progress=False)
-    return frames, val
+    return frames, val, None, frames
 
 
 def _init_weights(model: torch.nn.Module, path: Path) -> None:
@@ -79,7 +103,8 @@ def _init_weights(model: torch.nn.Module, path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    frames, val = _data(args)
+    frames, val, sample_weights, counted = _data(args)
+    loss_weights = class_weights(counted.class_frequencies(), args.class_weights)
     options = {"width": args.width} if args.arch == "bayesian_unet" else {}
     meta = ModelMeta(
         arch=args.arch,
@@ -102,16 +127,26 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every,
+        time_budget=None if args.time_budget is None else args.time_budget * 60.0,
+        resume_file=resume_path(args.out),
+        resume=args.resume,
     )
-    result = train(model, meta, frames, config, val)
-    command = "vqseg train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else "vqseg train"
+    result = train(model, meta, frames, config, val, sample_weights=sample_weights, loss_weights=loss_weights)
+    argv = _without_time_budget(sys.argv[2:])
+    command = "vqseg train " + " ".join(shlex.quote(a) for a in argv) if argv else "vqseg train"
     meta = ModelMeta(
         **{
             **meta.__dict__,
             "training": {
                 "command": command,
                 "data": str(args.data) if args.data else "synthetic",
+                "mix_synthetic": args.mix_synthetic,
+                "class_weights": args.class_weights,
                 "frames": len(frames),
+                "steps_done": result.steps_done,
+                "steps": args.steps,
+                "finished": result.finished,
                 "seconds": round(result.seconds, 1),
                 "history": result.history,
             },
@@ -119,5 +154,24 @@ def run(args: argparse.Namespace) -> int:
     )
     path = save_checkpoint(args.out, model, meta)
     final = result.history[-1] if result.history else {}
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) after {result.seconds / 60:.1f} min; last val: {final}")
+    if result.history:
+        curve = write_training_curve(args.curve or args.out.with_suffix(".curve.png"), result.history, args.out.stem)
+        print(f"training curve: {curve}")
+    done = "finished" if result.finished else f"stopped at step {result.steps_done}/{args.steps} (--resume continues)"
+    size = path.stat().st_size / 1e6
+    print(f"wrote {path} ({size:.1f} MB), {done}, {result.seconds / 60:.1f} min; last val: {final}")
     return 0
+
+
+def _without_time_budget(argv: list[str]) -> list[str]:
+    """The command line as recorded in the checkpoint: a time budget says how one invocation stopped, not the recipe."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--time-budget":
+            skip = True
+        elif not arg.startswith("--time-budget="):
+            kept.append(arg)
+    return kept

@@ -1,11 +1,17 @@
-"""The training loop: cross-entropy on augmented crops, AdamW with a cosine schedule, fixed seeds."""
+"""The training loop: (class-weighted) cross-entropy on augmented crops, AdamW with a cosine schedule.
+
+Resumable: every ``checkpoint_every`` steps, and when ``time_budget`` seconds have passed, the whole
+state goes to ``resume_file``; a run started with the same settings and ``resume=True`` continues from
+it, batch for batch. ``TrainResult.finished`` says whether all ``steps`` ran.
+"""
 
 from __future__ import annotations
 
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -16,6 +22,7 @@ from tqdm import tqdm
 from models.meta import ModelMeta
 from models.preprocess import FramePreprocessor
 from models.training.dataset import BatchSampler, FrameSet
+from models.training.resume import TrainState, load_train_state, save_train_state
 
 
 @dataclass(frozen=True)
@@ -28,24 +35,39 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = None
     eval_every: int = 250
+    checkpoint_every: int = 0
+    time_budget: float | None = None  # seconds of this invocation; None = until done
+    resume_file: Path | None = None
+    resume: bool = False
+
+    def fingerprint(self) -> dict[str, object]:
+        """The settings a resumed run must share with the run it continues."""
+        data = asdict(self)
+        for key in ("threads", "eval_every", "checkpoint_every", "time_budget", "resume_file", "resume"):
+            data.pop(key)
+        data["crop"] = list(self.crop)
+        return data
 
 
 @dataclass
 class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
+    steps_done: int = 0
+    finished: bool = True
 
 
-def evaluate_pixels(model: nn.Module, meta: ModelMeta, frames: FrameSet, limit: int = 32) -> dict[str, float]:
-    """Deterministic (dropout off) pixel accuracy, mIoU and NLL on up to ``limit`` frames."""
+def evaluate_pixels(model: nn.Module, meta: ModelMeta, frames: FrameSet, limit: int | None = None) -> dict[str, float]:
+    """Deterministic (dropout off) pixel accuracy, mIoU and NLL on all frames (or the first ``limit``)."""
     model.eval()
     prep = FramePreprocessor(meta, torch.device("cpu"))
     c = meta.num_classes
+    n = len(frames) if limit is None else min(limit, len(frames))
     confusion = torch.zeros(c, c, dtype=torch.long)
     nll_sum, count = 0.0, 0
     with torch.inference_mode():
-        for i in range(0, min(limit, len(frames)), 8):
-            images = list(frames.images[i : min(i + 8, limit)])
+        for i in range(0, n, 8):
+            images = list(frames.images[i : min(i + 8, n)])
             target = torch.from_numpy(frames.labels[i : i + len(images)]).long()
             target = F.interpolate(target[:, None].float(), size=meta.input_size, mode="nearest")[:, 0].long()
             logits = model(prep(images))
@@ -65,14 +87,20 @@ def evaluate_pixels(model: nn.Module, meta: ModelMeta, frames: FrameSet, limit: 
 
 
 def train(
-    model: nn.Module, meta: ModelMeta, frames: FrameSet, config: TrainConfig, val: FrameSet | None = None
+    model: nn.Module,
+    meta: ModelMeta,
+    frames: FrameSet,
+    config: TrainConfig,
+    val: FrameSet | None = None,
+    sample_weights: np.ndarray | None = None,
+    loss_weights: np.ndarray | None = None,
 ) -> TrainResult:
-    """Train ``model`` in place; BN and dropout in train mode; returns the loss/metric history."""
+    """Train ``model`` in place (BN and dropout in train mode); returns the loss/metric history."""
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
-    sampler = BatchSampler(frames, config.batch_size, config.crop, config.seed)
+    sampler = BatchSampler(frames, config.batch_size, config.crop, config.seed, weights=sample_weights)
     prep = FramePreprocessor(meta, torch.device("cpu"))
     prep.size = config.crop  # crops are already at the crop size: no resize
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -84,31 +112,65 @@ def train(
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, config.steps - warmup)))
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_at)
-    result = TrainResult()
+    fingerprint = {**config.fingerprint(), "frames": len(frames), "loss_weights": _rounded(loss_weights)}
+    state = TrainState(fingerprint=fingerprint)
+    if config.resume and config.resume_file is not None and config.resume_file.is_file():
+        state, sampler_state = load_train_state(config.resume_file, fingerprint, model, optimiser, schedule)
+        sampler.restore(sampler_state)
+    weight = None if loss_weights is None else torch.as_tensor(loss_weights, dtype=torch.float32)
+
+    def save() -> None:
+        if config.resume_file is not None:
+            save_train_state(config.resume_file, state, model, optimiser, schedule, sampler.state())
+
     start = time.perf_counter()
-    running = None
-    bar = tqdm(range(config.steps), desc="training", unit="step", mininterval=1.0 if sys.stderr.isatty() else 30.0)
+    seconds_before = state.seconds
+    bar = tqdm(
+        range(state.step, config.steps),
+        initial=state.step,
+        total=config.steps,
+        desc="training",
+        unit="step",
+        mininterval=1.0 if sys.stderr.isatty() else 30.0,
+    )
+    finished = True
     for step in bar:
         model.train()
         images, labels = sampler.next()
         logits = model(prep(list(images.numpy())))
-        loss = F.cross_entropy(logits, labels, ignore_index=255)
+        loss = F.cross_entropy(logits, labels, weight=weight, ignore_index=255)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         schedule.step()
         value = loss.item()
-        running = value if running is None else 0.98 * running + 0.02 * value
-        bar.set_postfix(loss=f"{running:.3f}", lr=f"{schedule.get_last_lr()[0]:.2e}")
-        last = step + 1 == config.steps
-        if val is not None and (last or (config.eval_every and (step + 1) % config.eval_every == 0)):
+        state.running_loss = value if state.running_loss is None else 0.98 * state.running_loss + 0.02 * value
+        state.step = step + 1
+        state.seconds = seconds_before + time.perf_counter() - start
+        bar.set_postfix(loss=f"{state.running_loss:.3f}", lr=f"{schedule.get_last_lr()[0]:.2e}", refresh=False)
+        last = state.step == config.steps
+        if val is not None and (last or (config.eval_every and state.step % config.eval_every == 0)):
             metrics = evaluate_pixels(model, meta, val)
-            entry = {"step": step + 1, "loss": running, **{f"val_{k}": v for k, v in metrics.items()}}
-            result.history.append(entry)
+            entry = {"step": state.step, "loss": state.running_loss, "seconds": round(state.seconds, 1)}
+            entry.update({f"val_{k}": v for k, v in metrics.items()})
+            state.history.append(entry)
             bar.write(
-                f"step {step + 1}: loss {running:.3f}  val acc {metrics['acc']:.3f}  "
+                f"step {state.step}: loss {state.running_loss:.3f}  val acc {metrics['acc']:.3f}  "
                 f"mIoU {metrics['miou']:.3f}  NLL {metrics['nll']:.3f}"
             )
+        if config.checkpoint_every and state.step % config.checkpoint_every == 0 and not last:
+            save()
+        if config.time_budget is not None and time.perf_counter() - start >= config.time_budget and not last:
+            save()
+            finished = False
+            bar.write(f"time budget spent at step {state.step}/{config.steps}: state saved to {config.resume_file}")
+            break
+    bar.close()
+    if finished and config.resume_file is not None:
+        config.resume_file.unlink(missing_ok=True)  # the run is complete: nothing left to resume
     model.eval()
-    result.seconds = time.perf_counter() - start
-    return result
+    return TrainResult(state.history, state.seconds, state.step, finished)
+
+
+def _rounded(weights: np.ndarray | None) -> list[float] | None:
+    return None if weights is None else [round(float(w), 5) for w in weights]

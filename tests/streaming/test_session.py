@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from models import ModelMeta
 from models.backend_torch import TorchSegmenter
 from streaming import (
     Mode,
@@ -101,8 +102,9 @@ class SequenceSegmenter:
     def __init__(self, outputs: list[torch.Tensor]) -> None:
         self.outputs = outputs
         self.calls = 0
+        self.meta = ModelMeta("fixed", ("a", "b", "c"), ((0, 0, 0),) * 3)
 
-    def predict(self, batch: torch.Tensor, mc: bool) -> torch.Tensor:
+    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor:
         out = torch.cat([self.outputs[(self.calls + i) % len(self.outputs)] for i in range(batch.shape[0])])
         self.calls += batch.shape[0]
         return out

@@ -87,7 +87,7 @@ def test_missing_or_empty_folders_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no such data folder"):
         load_folder(tmp_path / "absent", "train", (48, 64))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="class list"):
+    with pytest.raises(ValueError, match="no images with"):
         load_folder(tmp_path / "empty", "train", (48, 64))
 
 
@@ -102,6 +102,8 @@ def test_train_command_on_a_camvid_folder_writes_a_loadable_checkpoint(tmp_path:
     meta, _ = read_checkpoint(out)
     assert meta.class_names == ("Sky", "Road", "Car") and meta.input_size == (48, 64)
     assert meta.training["data"] == str(data) and len(meta.training["history"]) == 2
+    curve = cv2.imread(str(tmp_path / "model.curve.png"))
+    assert curve is not None and curve.shape[1] > curve.shape[0]  # the curve picture, two panels
     seg = load_segmenter(out, device="cpu")
     probs = seg.predict(seg.prepare([_scene(1)[0]]), mc=True)
     assert probs.shape == (1, 3, 48, 64)
@@ -127,3 +129,20 @@ def test_synthetic_training_renders_held_apart_seeds(tmp_path: Path) -> None:
     assert code == 0
     meta, _ = read_checkpoint(out)
     assert meta.num_classes == 11 and meta.training["frames"] == 4
+
+
+def test_train_command_stops_on_its_time_budget_and_resumes_to_the_end(tmp_path: Path) -> None:
+    data = make_camvid(tmp_path / "camvid")
+    out = tmp_path / "model.pt"
+    args = ["train", "--data", str(data), "--out", str(out), "--width", "4", "--input-size", "48x64",
+            "--crop", "32x48", "--steps", "4", "--batch", "2", "--eval-every", "0", "--threads", "1",
+            "--class-weights", "sqrt", "--checkpoint-every", "2", "--resume"]
+    assert main([*args, "--time-budget", "0"]) == 0
+    meta, _ = read_checkpoint(out)  # an intermediate checkpoint is written and says so
+    assert meta.training["finished"] is False and meta.training["steps_done"] == 1
+    assert "--time-budget" not in meta.training["command"]
+    assert (tmp_path / "model.pt.resume").is_file()
+    assert main(args) == 0
+    meta, _ = read_checkpoint(out)
+    assert meta.training["finished"] is True and meta.training["steps_done"] == 4
+    assert not (tmp_path / "model.pt.resume").exists()

@@ -1,0 +1,1 @@
+"""Temperature calibration per inference mode, fitted on labelled video (``vqseg calibrate``)."""

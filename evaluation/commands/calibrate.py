@@ -1,0 +1,180 @@
+"""``vqseg calibrate``: fit a temperature per inference mode on labelled video; store it in a checkpoint.
+
+Each mode's temperature minimises the NLL of what that mode serves (``evaluation.calibration.fit``)
+on a labelled folder's frames, grouped into sequences as ``vqseg eval --data`` does. The network
+runs once per frame (one deterministic pass and N MC passes); the search reuses those passes. The new
+checkpoint is the old one with ``meta.temperatures`` set; the server, ``vqseg eval`` and the ONNX
+backend (through ``vqseg export``) apply them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from evaluation.calibration.cache import cache_runs
+from evaluation.calibration.fit import fit_temperature, runs_for, scores
+from evaluation.labelled_video import CAMERA_FPS, labelled_video, load_runs
+from evaluation.markdown import fmt, table
+from evaluation.report import json_safe
+from models import CheckpointError, default_checkpoint_path, load_checkpoint, save_checkpoint
+from models.backend_torch import TorchSegmenter
+from models.devices import resolve_device
+from models.training.layouts import find_labelled_files
+from streaming import Mode, StreamConfig
+
+DEFAULT_PIXELS = 2048
+
+
+def _modes(text: str) -> list[Mode]:
+    try:
+        return [Mode(m.strip()) for m in text.split(",") if m.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"modes are {', '.join(m.value for m in Mode)}; got {text!r}") from None
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    default = StreamConfig()
+    add = parser.add_argument
+    add("--data", type=Path, required=True, help="labelled folder (SegNet CamVid, CamVid colour labels, Cityscapes)")
+    add("--split", default="val", help="the folder's split (default val)")
+    add("--model", type=Path, help="vqseg checkpoint (.pt) to calibrate (default: the embedded default model)")
+    add("--out", type=Path, required=True, help="the calibrated checkpoint to write (.pt)")
+    add("--modes", type=_modes, default=list(Mode), help="comma-separated (default dnn,bnn,vqdnn,vqbnn)")
+    add("--samples", type=int, default=default.samples, help=f"bnn MC samples N (default {default.samples})")
+    add("--tau", type=float, default=default.tau, help=f"importance time constant (default {default.tau:.4g} s)")
+    add("--window", type=int, default=default.window, help=f"K, predictions blended (default {default.window})")
+    add("--camera-fps", type=float, default=CAMERA_FPS, help=f"rate of the frame numbers (default {CAMERA_FPS:g})")
+    add("--max-gap", type=float, default=default.max_gap, help="seconds that split a sequence (default 2)")
+    add(
+        "--pixels",
+        type=int,
+        default=DEFAULT_PIXELS,
+        help=f"label pixels sampled per frame (the same ones in every frame of a sequence; default {DEFAULT_PIXELS})",
+    )
+    add("--device", default="cpu", help="cpu, cuda, auto (default cpu)")
+    add("--seed", type=int, default=1, help="seeds the dropout masks")
+    add("--json", type=Path, help="report path (default: OUT with suffix .calibration.json)")
+    add("--markdown", type=Path, help="report path (default: OUT with suffix .calibration.md)")
+    add("--threads", type=int, help="torch CPU threads")
+    add("--no-progress", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    source = args.model or default_checkpoint_path()
+    try:
+        if not args.modes:
+            raise ValueError("--modes names no mode")
+        if args.pixels < 1:
+            raise ValueError("--pixels must be at least 1")
+        config = StreamConfig(tau=args.tau, window=args.window, samples=args.samples, max_gap=args.max_gap)
+        model, meta = load_checkpoint(source)
+        segmenter = TorchSegmenter(model, meta, resolve_device(args.device))
+        folder = find_labelled_files(args.data, args.split)
+        if folder.codec.class_names != meta.class_names:
+            raise ValueError(f"the labels' classes ({', '.join(folder.codec.class_names)}) are not the model's")
+        video = labelled_video(folder, args.camera_fps, config.max_gap)
+        if any(m.mc for m in args.modes) and not segmenter.has_dropout:
+            raise ValueError(f"model {meta.name!r} has no dropout: calibrate only dnn,vqdnn")
+    except (ValueError, CheckpointError) as exc:
+        print(f"vqseg calibrate: {exc}", file=sys.stderr)
+        return 2
+    runs = [(r, False) for r in video.sequences] + [(r, True) for r in video.stills]
+    pairs = zip(load_runs([r for r, _ in runs], folder.codec), (still for _, still in runs), strict=True)
+    need_deterministic = any(m in (Mode.DNN, Mode.VQDNN) for m in args.modes)
+    samples = config.samples if Mode.BNN in args.modes else (1 if Mode.VQBNN in args.modes else 0)
+    total = video.sequence_frames + len(video.stills)
+    caches = cache_runs(segmenter, pairs, need_deterministic, samples, args.pixels, total, not args.no_progress)
+    results: dict[str, dict[str, Any]] = {}
+    for mode in args.modes:
+        if not runs_for(mode, caches):
+            print(f"vqseg calibrate: {mode.value} not fitted: the split has no video sequence", file=sys.stderr)
+            continue
+        temperature = fit_temperature(caches, mode, config)
+        before, after = scores(caches, mode, 1.0, config), scores(caches, mode, temperature, config)
+        results[mode.value] = {"temperature": temperature, "before": before, "after": after}
+    if not results:
+        print("vqseg calibrate: no mode could be fitted", file=sys.stderr)
+        return 2
+    temperatures = {m: r["temperature"] for m, r in results.items()}
+    calibrated = replace(meta, temperatures={**meta.temperatures, **temperatures})
+    save_checkpoint(args.out, model.cpu(), calibrated)
+    report = {
+        "modes": results,
+        "temperatures": calibrated.temperatures,
+        "config": {
+            "model": str(source),
+            "out": str(args.out),
+            "data": str(args.data),
+            "split": args.split,
+            "layout": folder.layout,
+            "sequences": len(video.sequences),
+            "sequence_frames": video.sequence_frames,
+            "stills": len(video.stills),
+            "camera_fps": args.camera_fps,
+            "max_gap": config.max_gap,
+            "tau": config.tau,
+            "window": config.window,
+            "samples": config.samples,
+            "pixels_per_frame": args.pixels,
+            "seed": args.seed,
+            "wall_seconds": time.perf_counter() - started,
+        },
+    }
+    safe = json_safe(report)
+    json_path = args.json or args.out.with_suffix(".calibration.json")
+    md_path = args.markdown or args.out.with_suffix(".calibration.md")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(safe, indent=2) + "\n")
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    md_path.write_text(render(safe))
+    print(render(safe))
+    print(f"wrote {args.out}, {json_path}, {md_path}", file=sys.stderr)
+    return 0
+
+
+def render(report: dict[str, Any]) -> str:
+    """The before/after table as markdown."""
+    cfg = report["config"]
+    rows = []
+    for mode, r in report["modes"].items():
+        b, a = r["before"], r["after"]
+        rows.append(
+            [
+                f"`{mode}`",
+                fmt(r["temperature"], 1, 3),
+                f"{fmt(b['nll'], 1, 3)} → {fmt(a['nll'], 1, 3)}",
+                f"{fmt(b['ece'], 100, 2)} → {fmt(a['ece'], 100, 2)}",
+                f"{fmt(b['ece15'], 100, 2)} → {fmt(a['ece15'], 100, 2)}",
+                f"{fmt(b['brier'], 1, 4)} → {fmt(a['brier'], 1, 4)}",
+                fmt(a["acc"], 100, 1),
+                str(int(a["frames"])),
+            ]
+        )
+    header = ["mode", "T", "NLL ↓", "ECE % ↓", "ECE-15 % ↓", "Brier ↓", "Acc %", "frames"]
+    return "\n".join(
+        [
+            f"## Temperatures fitted on `{cfg['data']}` split `{cfg['split']}`",
+            "",
+            f"Model `{cfg['model']}` → `{cfg['out']}`; {cfg['sequences']} sequences ({cfg['sequence_frames']} "
+            f"frames) and {cfg['stills']} stills, {cfg['pixels_per_frame']} label pixels sampled per frame; "
+            f"K = {cfg['window']}, tau = {cfg['tau']:.4g} s, bnn N = {cfg['samples']}. Before (T = 1) → after, "
+            "on the fitting pixels (in-sample: evaluate on other data with `vqseg eval --data`).",
+            "",
+            table(header, rows),
+            "",
+            f"Wall time: {fmt(cfg['wall_seconds'], 1, 0)} s.",
+            "",
+        ]
+    )
