@@ -62,6 +62,8 @@ def parse_maps(value: str | Iterable[str] | None) -> tuple[str, ...]:
     """Extra map names from ``"confidence,mutual_info"`` or a list; 422 for unknown names."""
     if value is None:
         return ()
+    if not isinstance(value, str | list | tuple):
+        raise InvalidParameters("maps must be a comma-separated string or a list of names")
     items = value.split(",") if isinstance(value, str) else list(value)
     names: list[str] = []
     for item in items:

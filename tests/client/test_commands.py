@@ -99,8 +99,8 @@ def test_bench_quick_writes_json_and_markdown(server: LiveServer, tiny_checkpoin
 def test_bench_starts_the_server_and_the_bare_reference(tiny_checkpoint: Path, tmp_path: Path) -> None:
     """Without --server: ``vqseg serve`` and ``benchmarks.bare_endpoint`` as child processes, side by side."""
     out = tmp_path / "bench"
-    code = main(["bench", "--quick", "--model", str(tiny_checkpoint), "--out", str(out), "--seconds", "1",
-                 "--warmup", "0.3", "--skip-model", "--formats", "binary", "--streams", "1", "--device", "cpu"])
+    code = main(["bench", "--quick", "--model", str(tiny_checkpoint), "--out", str(out), "--seconds", "2",
+                 "--warmup", "1", "--skip-model", "--formats", "binary", "--streams", "1", "--device", "cpu"])
     assert code == 0
     report = json.loads((out / "bench.json").read_text())
     (served,) = report["server"]["levels"]
