@@ -4,7 +4,7 @@ medians) for 1, 4 and 8 concurrent streams and each result format, and the same 
 WebSocket loop (the reference), measured in one run. Writes ``bench.json`` and ``bench.md`` to ``--out``.
 
 The run is a list of sections (``model``, ``server``); each has its own argument group and a
-``--skip-...`` flag. ``--load`` and ``--soak`` run the reliability tests instead (docs/reliability.md):
+``--skip-...`` flag. ``--load``, ``--soak`` and ``--hostile`` run the reliability tests instead (docs/reliability.md):
 each starts its own server and writes ``load.*`` / ``soak.*`` into ``--out``.
 """
 
@@ -115,6 +115,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     soak.add_argument("--soak-sample", type=float, default=2.0, help="seconds between RSS samples (default 2)")
     soak.add_argument("--soak-warmup", type=float, default=60.0, help="seconds left out of the fit (default 60)")
     soak.add_argument("--soak-idle-timeout", type=float, default=3.0, help="the server's idle timeout, s (3)")
+    hostile = parser.add_argument_group("hostile load (--hostile: instead of the sections above; docs/reliability.md)")
+    hostile.add_argument("--hostile", action="store_true", help="good streams without, then with, attackers")
+    hostile.add_argument("--hostile-seconds", type=float, default=300.0, help="attack phase, s (default 300)")
+    hostile.add_argument("--hostile-baseline-seconds", type=float,
+                         help="baseline phase without attackers, s (default: --hostile-seconds)")
+    hostile.add_argument("--hostile-streams", type=int, default=32, help="good WebSocket streams, 1..32 (default 32)")
+    hostile.add_argument("--hostile-fps", type=float, default=5.0, help="frames per second per good stream (5)")
 
 
 def _defaults(args: argparse.Namespace) -> None:
@@ -151,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     if not Path(model_path).is_file():
         print(f"vqseg bench: no model file at {model_path} (train one with 'vqseg train', or pass --model)")
         return 2
-    if args.load or args.soak:
+    if args.load or args.soak or args.hostile:
         from benchmarks.stress_command import run_stress
 
         return run_stress(args, Path(model_path))

@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from benchmarks.hostile_bench import HostileConfig, render_hostile, run_hostile, server_env
 from benchmarks.load_bench import LoadConfig, run_load
 from benchmarks.scene import render_frames
 from benchmarks.soak_bench import SoakConfig, run_soak
@@ -50,6 +51,21 @@ def _server(model: Path, args: argparse.Namespace, extra: tuple[str, ...], name:
     return server  # started by ``with``
 
 
+def _hostile(model: Path, args: argparse.Namespace, run: dict[str, Any], jpegs: list[bytes]) -> None:
+    baseline = args.hostile_baseline_seconds if args.hostile_baseline_seconds is not None else args.hostile_seconds
+    config = HostileConfig(seconds=args.hostile_seconds, baseline_seconds=baseline, good_streams=args.hostile_streams,
+                           fps=args.hostile_fps, mode=args.mode)
+    server = LocalServer(model, args.port, device=args.device, env=server_env(config),
+                         log_path=args.out / "hostile-server.log")
+    print(f"starting vqseg serve on 127.0.0.1:{server.port} for the hostile test ...", flush=True)
+    with server:
+        assert server.process is not None
+        hostile = asyncio.run(run_hostile(server.ws_url, server.url, jpegs, config, server.process.pid, print))
+    write_json(args.out / "hostile.json", {"run": run, "hostile": hostile})
+    (args.out / "hostile.md").write_text(render_hostile(run, hostile))
+    print(render_hostile(run, hostile))
+
+
 def run_stress(args: argparse.Namespace, model: Path) -> int:
     frames, _ = render_frames(args.source, args.frames)
     jpegs = encode_frames(frames, args.jpeg_quality)
@@ -82,6 +98,8 @@ def run_stress(args: argparse.Namespace, model: Path) -> int:
             (args.out / "soak.md").write_text(render_soak(run, soak))
             draw_rss(soak["samples"], soak["fit"], config_s.warmup, args.out / "soak.png")
             print(render_soak(run, soak))
+        if args.hostile:
+            _hostile(model, args, run, jpegs)
     except ServerStartError as exc:
         print(f"vqseg bench: {exc}")
         return 1

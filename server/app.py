@@ -20,6 +20,7 @@ from server import (
     routes_ws,
 )
 from server.errors import install_error_handlers
+from server.origin import OriginGuard
 from server.runtime import Runtime, SegmenterLoader
 from server.settings import Settings
 from vqseg import __version__
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, load: SegmenterLoader | None = 
             CORSMiddleware, allow_origins=runtime.settings.cors_origins, allow_methods=["*"],
             allow_headers=["*"], expose_headers=["Retry-After"],
         )
+    app.add_middleware(OriginGuard, allowed=runtime.settings.cors_origins)  # outermost: before CORS
     for module in (routes_health, routes_model, routes_segment, routes_frames, routes_streams, routes_ws,
                    routes_subscribe):
         app.include_router(module.router)

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from server.errors import FrameTooLarge, ImageError, UnsupportedMediaType
+from server.frame_budget import ByteBudget
 
 ACCEPTED_TYPES = ("image/jpeg", "image/jpg", "image/png", "application/octet-stream")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -112,14 +113,29 @@ def check_frame(data: bytes, limits: FrameLimits) -> tuple[int, int]:
     return width, height
 
 
-def decode_frame(data: bytes, limits: FrameLimits) -> DecodedFrame:
-    """Validate, then decode with OpenCV to RGB uint8 (grey, RGBA and 16-bit inputs converted)."""
+def decode_frame(data: bytes, limits: FrameLimits, budget: ByteBudget | None = None) -> DecodedFrame:
+    """Validate, then decode with OpenCV to RGB uint8 (grey, RGBA and 16-bit inputs converted).
+
+    A JPEG's EXIF orientation is applied (a phone's portrait photo comes out upright, its sides
+    swapped against the header). With ``budget`` the frame's bytes are reserved before decoding
+    (503 ``overloaded`` past it) and released when the returned pixel array is freed.
+    """
     start = time.perf_counter()
     width, height = check_frame(data, limits)
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None or bgr.ndim != 3:
-        raise ImageError("cannot decode image (corrupt or truncated)")
-    if bgr.shape[:2] != (height, width):
-        raise ImageError(f"image header says {width}x{height} but the pixels are {bgr.shape[1]}x{bgr.shape[0]}")
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    reserved = width * height * 3
+    if budget is not None:
+        budget.reserve(reserved)
+    try:
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None or bgr.ndim != 3:
+            raise ImageError("cannot decode image (corrupt or truncated)")
+        if bgr.shape[:2] not in ((height, width), (width, height)):  # (width, height): EXIF rotated it
+            raise ImageError(f"image header says {width}x{height} but the pixels are {bgr.shape[1]}x{bgr.shape[0]}")
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)  # in place: one copy of the pixels
+    except BaseException:
+        if budget is not None:
+            budget.release(reserved)
+        raise
+    if budget is not None:
+        budget.hold(rgb, reserved)
     return DecodedFrame(rgb, (time.perf_counter() - start) * 1000.0)

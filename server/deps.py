@@ -44,8 +44,9 @@ StreamId = Annotated[
 ]
 
 
-def existing_stream(stream_id: StreamId, runtime: ReadyRuntime) -> StreamEntry:
-    """The stream the path names; 404 ``unknown_stream`` otherwise."""
+def existing_stream(stream_id: StreamId, runtime: ReadyRuntime, _owner: KeyOwner) -> StreamEntry:
+    """The stream the path names; 404 ``unknown_stream`` otherwise. The key is checked first, so
+    that without a valid key an existing and a missing stream both answer 401 (no existence oracle)."""
     return runtime.directory.get(stream_id)
 
 

@@ -6,6 +6,12 @@ newest waiting frame of the stream (newest frame wins). Network sources that can
 retried with exponential backoff; ``OpenCVSource`` itself reconnects a stream that breaks, and its
 first frame after a reconnect restarts the ring buffer. Results go back to the event loop, where
 they fan out to the stream's watchers.
+
+``uri`` has passed the server's pull policy (``streaming.sources.policy``); ``display`` is the same
+source with its password hidden, the only form that is logged. ``stop`` also interrupts a read that
+is blocked inside the source (OpenCV's open/read timeouts bound it), so a deleted stream's thread
+ends within about ``open_timeout`` whatever the source does, and it never reconnects after ``stop``.
+Frames larger than ``max_pixels`` end the stream (``failed``) instead of reaching the model.
 """
 
 from __future__ import annotations
@@ -19,11 +25,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
+import numpy as np
+
 from server.errors import ServiceError
 from server.jobs import FrameJob, FrameResult
 from streaming import SourceError, StreamSession
 from streaming.sources import FrameSource, SourceFrame, open_source
 from streaming.sources.opencv_source import is_network_uri
+from streaming.sources.policy import redact
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +59,12 @@ class SourceIngest:
         source: FrameSource | None = None,
         repeat: bool = False,
         backoff: tuple[float, float] = (0.5, 10.0),
+        open_timeout: float = 10.0,
+        max_pixels: int = 8192 * 8192,
+        hold: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.uri = uri
+        self.display = redact(uri)
         self.session = session
         self.state = "connecting"
         self.error: str | None = None
@@ -64,6 +77,11 @@ class SourceIngest:
         self._source = source
         self._repeat = repeat
         self._backoff = backoff
+        self._open_timeout = open_timeout
+        self._max_pixels = max_pixels
+        self._hold = hold
+        self._current: FrameSource | None = None
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"vqseg-ingest-{session.stream_id}", daemon=True)
 
@@ -75,8 +93,17 @@ class SourceIngest:
         self._thread.start()
 
     def stop(self) -> None:
-        """Ask the reader to finish (it exits after the frame it is reading)."""
+        """Ask the reader to finish: a read blocked in the source gives up within its timeout."""
         self._stop.set()
+        with self._lock:
+            current = self._current
+        if current is not None:
+            current.stop()
+
+    @property
+    def alive(self) -> bool:
+        """The reader thread still runs (after ``stop`` until its blocked call returns)."""
+        return self._thread.is_alive()
 
     def join(self, timeout: float) -> bool:
         self._thread.join(timeout)
@@ -89,6 +116,12 @@ class SourceIngest:
         while not self._stop.is_set():
             source = self._source or self._open()
             self._source = None
+            if source is not None:
+                with self._lock:
+                    self._current = source
+                if self._stop.is_set():  # stopped while it was opening
+                    source.close()
+                    break
             if source is None:
                 if self.state == "failed" or self._stop.wait(delay):
                     break
@@ -98,12 +131,19 @@ class SourceIngest:
             self.state = "running"
             try:
                 last = self._read_all(source, offset)
+            except _TooLarge as exc:
+                self.error, self.state, last = str(exc), "failed", None
+                log.warning("stream %s: %s", self.session.stream_id, exc)
             except Exception as exc:
-                log.exception("source %s of stream %s failed", self.uri, self.session.stream_id)
-                self.error = f"source failed: {exc}"
+                log.exception("source %s of stream %s failed", self.display, self.session.stream_id)
+                self.error = f"source failed: {type(exc).__name__}"
                 last = None
             finally:
+                with self._lock:
+                    self._current = None
                 source.close()
+            if self.state == "failed":
+                break
             if self._stop.is_set():
                 break
             if self._repeat and not source.live and last is not None:
@@ -124,11 +164,11 @@ class SourceIngest:
 
     def _open(self) -> FrameSource | None:
         try:
-            return open_source(self.uri)
-        except SourceError as exc:
-            self.error = str(exc)
+            return open_source(self.uri, open_timeout=self._open_timeout)
+        except SourceError:
+            self.error = f"cannot open source {self.display}"
             self.state = "reconnecting" if needs_background_open(self.uri) else "failed"
-            log.warning("stream %s: %s", self.session.stream_id, exc)
+            log.warning("stream %s: %s", self.session.stream_id, self.error)
             return None
 
     def _read_all(self, source: FrameSource, offset: float) -> float | None:
@@ -147,9 +187,19 @@ class SourceIngest:
 
     def _submit_frame(self, frame: SourceFrame, timestamp: float) -> None:
         self.frames_read += 1
+        height, width = frame.image.shape[:2]
+        if height * width > self._max_pixels:
+            raise _TooLarge(f"source frames are {width}x{height}; the limit is {self._max_pixels} pixels")
+        image = frame.image
+        if self._hold is not None:
+            try:  # counted against max_decoded_bytes until the worker is done with it
+                image = self._hold(image)
+            except ServiceError as exc:
+                log.debug("stream %s: frame refused: %s", self.session.stream_id, exc)
+                return
         wants = self._wants()  # "none" | "json" | "json+frame"
         job = FrameJob(
-            frame.image, timestamp, time.perf_counter(), session=self.session, droppable=True,
+            image, timestamp, time.perf_counter(), session=self.session, droppable=True,
             reset=frame.after_gap, fmt="none" if wants == "none" else "json", include_frame=wants == "json+frame",
         )
         try:
@@ -167,6 +217,10 @@ class SourceIngest:
         result = future.result()
         if result is not None:
             self._call_soon(self._deliver, result)
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def _frames(source: FrameSource, stop: threading.Event) -> Iterator[SourceFrame]:

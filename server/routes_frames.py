@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Annotated
@@ -13,6 +14,7 @@ from server.errors import InvalidParameters
 from server.jobs import FrameJob
 from server.params import config_changes, parse_format, parse_maps
 from server.replies import result_response
+from server.streams import check_owner
 from server.upload import FRAME_BODY_OPENAPI, read_frame
 
 router = APIRouter(tags=["frames"])
@@ -51,13 +53,20 @@ async def post_frame(
     }
     changes = config_changes(runtime.settings.stream_defaults(), given)
     extra, fmt = parse_maps(maps), parse_format(format)
-    data = await read_frame(request, runtime.limits.max_bytes)
-    frame = await runtime.decode(data)
-    entry, created = runtime.directory.open(stream_id, "push", owner, changes)
-    job = FrameJob(
-        frame.image, arrival if timestamp is None else timestamp, received, session=entry.session,
-        changes={} if created else changes, maps=extra, fmt=fmt, decode_ms=frame.decode_ms,
-    )
-    async with entry.rest_lock:  # REST frames of one stream run in arrival order, none dropped
-        result = await runtime.process(job)
+    existing = runtime.directory.find(stream_id)
+    if existing is not None:
+        check_owner(existing, owner)  # before the body is read: another key's stream is 403 at once
+        if changes and runtime.budget is not None:  # max_samples and the buffer budget, before reading
+            runtime.budget.check(dataclasses.replace(existing.session.config, **changes), existing.session)
+    with runtime.admission.admit(stream_id):  # counted against the queue before the body is read or decoded
+        data = await read_frame(request, runtime.limits.max_bytes)
+        frame = await runtime.decode(data)
+        entry, created = runtime.directory.open(stream_id, "push", owner, changes)
+        job = FrameJob(
+            frame.image, arrival if timestamp is None else timestamp, received, session=entry.session,
+            changes={} if created else changes, maps=extra, fmt=fmt, decode_ms=frame.decode_ms,
+        )
+        del frame
+        async with entry.rest_lock:  # REST frames of one stream run in arrival order, none dropped
+            result = await runtime.process(job)
     return result_response(result)

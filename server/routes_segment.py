@@ -44,12 +44,19 @@ async def segment(
             f"or mode dnn or bnn here"
         )
     extra, fmt = parse_maps(maps), parse_format(format)
-    data = await read_frame(request, runtime.limits.max_bytes)
-    frame = await runtime.decode(data)
-    job = FrameJob(
-        frame.image, time.time(), received, config=config, maps=extra, fmt=fmt, decode_ms=frame.decode_ms
-    )
-    return result_response(await runtime.process(job))
+    if runtime.budget is not None:
+        runtime.budget.check(config, None)  # max_samples
+    with runtime.admission.admit(None):  # counted against the queue before the body is read or decoded
+        data = await read_frame(request, runtime.limits.max_bytes)
+        frame = await runtime.decode(data)
+        client = request.client.host if request.client is not None else "?"
+        job = FrameJob(  # one scheduling lane per client address: many requests do not buy a bigger share
+            frame.image, time.time(), received, config=config, maps=extra, fmt=fmt, decode_ms=frame.decode_ms,
+            key=f"~segment:{client}",
+        )
+        del frame
+        result = await runtime.process(job)
+    return result_response(result)
 
 
 __all__ = ["Mode", "router"]

@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.deps import ExistingStream, KeyOwner, ReadyRuntime
 from server.fanout import End
-from server.ingest import SourceIngest, needs_background_open
+from server.ingest import SourceIngest
 from server.params import config_changes
 from server.runtime import Runtime
 from server.streams import StreamEntry, check_owner
-from streaming import STREAM_ID_PATTERN
+from streaming import STREAM_ID_PATTERN, SourceError
 from streaming.sources import FrameSource, open_source
+from synthetic import parse_synthetic_uri
 
 router = APIRouter(tags=["streams"])
 
@@ -26,7 +27,10 @@ class PullRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: str = Field(min_length=1, max_length=4096, description="rtsp://..., synthetic:street?..., a file, 0")
+    source: str = Field(
+        min_length=1, max_length=4096,
+        description="rtsp://..., synthetic:street?..., a file, webcam:0 — each only if VQSEG_PULL_SOURCES allows it",
+    )
     stream_id: str | None = Field(None, pattern=STREAM_ID_PATTERN.pattern, description="default: generated")
     loop: bool = Field(False, description="restart files and finite scenes at their end")
     mode: str | None = None
@@ -66,30 +70,51 @@ async def pull_stream(
     directory = runtime.directory
     if directory.find(stream_id) is not None:
         directory.open(stream_id, "pull", owner, exclusive=True)  # raises 409
+    runtime.reserve_pull()  # threads of deleted streams still ending count too
+    # The policy resolves host names (blocking): SourceRefused -> 422 bad_source, nothing opened.
+    checked = await asyncio.to_thread(runtime.policy.check, request.source)
+    if checked.kind == "synthetic":
+        _check_scene_size(checked.target, runtime.settings.max_frame_pixels)
     source: FrameSource | None = None
-    if not needs_background_open(request.source):
-        source = await asyncio.to_thread(open_source, request.source)  # SourceError -> 422 bad_source
+    if not checked.network:
+        timeout = runtime.settings.pull_timeout
+        source = await asyncio.to_thread(open_source, checked.target, None, timeout)  # SourceError -> 422
     try:
         entry, _ = directory.open(stream_id, "pull", owner, changes, exclusive=True)
     except BaseException:
         if source is not None:
             source.close()
         raise
-    entry.source = request.source
-    entry.ingest = _start_ingest(runtime, entry, source, request.loop)
+    entry.source = checked.display
+    entry.ingest = _start_ingest(runtime, entry, checked.target, source, request.loop)
     return entry.info()
 
 
-def _start_ingest(runtime: Runtime, entry: StreamEntry, source: FrameSource | None, repeat: bool) -> SourceIngest:
+def _check_scene_size(uri: str, max_pixels: int) -> None:
+    try:
+        config = parse_synthetic_uri(uri)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
+    if config.width * config.height > max_pixels:
+        raise SourceError(f"scene frames of {config.width}x{config.height} exceed max_frame_pixels ({max_pixels})")
+
+
+def _start_ingest(
+    runtime: Runtime, entry: StreamEntry, target: str, source: FrameSource | None, repeat: bool
+) -> SourceIngest:
     loop = asyncio.get_running_loop()
 
     def on_end(reason: str) -> None:
         entry.hub.close(End(reason))
 
+    settings = runtime.settings
     ingest = SourceIngest(
-        entry.source or "", entry.session, runtime.worker.submit, loop, runtime.deliver, on_end,
-        lambda: entry.hub.demand, source=source, repeat=repeat,
+        target, entry.session, runtime.worker.submit, loop, runtime.deliver, on_end,
+        lambda: entry.hub.demand, source=source, repeat=repeat, open_timeout=settings.pull_timeout,
+        max_pixels=settings.max_frame_pixels, hold=runtime.frame_memory.hold,
     )
+    ingest.display = entry.source or ingest.display
     ingest.start()
+    runtime.pulls.append(ingest)
     return ingest
 

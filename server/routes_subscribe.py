@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from server import wire_json
 from server.auth import check_key, presented_key
-from server.errors import PROTOCOL
+from server.errors import PROTOCOL, Overloaded
 from server.fanout import End, Subscriber
 from server.routes_ws import refuse
 from server.runtime import Runtime
@@ -27,6 +27,11 @@ async def subscribe(ws: WebSocket, stream_id: str) -> None:
         check_key(runtime.keys, presented_key(ws.headers, ws.query_params))
         runtime.require_ready()
         entry = runtime.directory.get(stream_id)
+        settings = runtime.settings
+        if len(entry.hub) >= settings.max_watchers_per_stream:
+            raise Overloaded(f"stream {stream_id!r} has {len(entry.hub)} watchers (max_watchers_per_stream)")
+        if runtime.directory.subscriber_count() >= settings.max_watchers:
+            raise Overloaded(f"this server has {settings.max_watchers} watchers (max_watchers)")
     except Exception as exc:
         await refuse(ws, runtime, exc)
         return
@@ -37,7 +42,7 @@ async def subscribe(ws: WebSocket, stream_id: str) -> None:
             "type": "hello", "protocol": PROTOCOL, "stream_id": stream_id, "kind": entry.kind, "source": entry.source,
             "model": runtime.model_info(), "config": entry.info()["config"], "maps": [],
         }
-        await ws.send_text(json.dumps(hello))
+        await ws.send_text(wire_json.dumps(hello))
         writer = asyncio.create_task(_write(ws, sub))
         reader = asyncio.create_task(_read(ws, sub))
         try:
@@ -73,6 +78,7 @@ async def _read(ws: WebSocket, sub: Subscriber) -> None:
         if not text:
             continue
         with contextlib.suppress(ValueError, AttributeError):
-            data = json.loads(text)
+            data = wire_json.loads(text)
             if data.get("type") == "ping":
-                sub.offer(json.dumps({"type": "pong", "protocol": PROTOCOL, "id": data.get("id"), "time": time.time()}))
+                pong = {"type": "pong", "protocol": PROTOCOL, "id": data.get("id"), "time": time.time()}
+                sub.offer(wire_json.dumps(pong))

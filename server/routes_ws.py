@@ -7,7 +7,7 @@ import contextlib
 from fastapi import APIRouter, WebSocket
 
 from server.auth import check_key, presented_key
-from server.errors import describe
+from server.errors import Overloaded, describe
 from server.params import config_changes, config_fields, parse_maps, parse_wire
 from server.runtime import Runtime
 from server.ws_push import PushConnection
@@ -36,6 +36,10 @@ async def push_stream(ws: WebSocket, stream_id: str) -> None:
         maps = parse_maps(query.get("maps"))
         wire = parse_wire(query)
         directory = runtime.directory
+        existing = directory.find(stream_id)
+        limit = runtime.settings.max_ws_per_stream
+        if existing is not None and len(existing.connections) >= limit:
+            raise Overloaded(f"stream {stream_id!r} already has {limit} pushing connections (max_ws_per_stream)")
         entry, created = directory.open(stream_id, "push", owner, changes)
     except Exception as exc:
         await refuse(ws, runtime, exc)

@@ -19,11 +19,13 @@ import torch
 
 from models import Segmenter, load_segmenter
 from server.decode import DecodedFrame, FrameLimits, decode_frame
-from server.errors import NotReady
+from server.errors import NotReady, Overloaded
+from server.frame_budget import Admission, ByteBudget
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
 from server.params import config_dict
 from server.settings import Settings
+from server.stream_budget import StreamBudget
 from server.streams import StreamDirectory
 from server.worker import InferenceWorker, WorkerLimits
 from streaming import MAP_NAMES, SessionRegistry
@@ -42,11 +44,16 @@ class Runtime:
         self.worker = InferenceWorker(
             load or (lambda: load_segmenter(settings.model, settings.device, settings.backend)),
             WorkerLimits(settings.max_batch, settings.max_wait_ms, settings.queue_size, settings.encode_threads,
-                         settings.max_output_pixels),
+                         settings.mc_chunk, settings.max_output_pixels),
             self.metrics,
             on_ready=self._on_model_ready,
         )
         self._decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vqseg-decode")
+        self.policy = settings.source_policy()
+        self.frame_memory = ByteBudget(settings.max_decoded_bytes)
+        self.admission = Admission(settings.queue_size, settings.max_rest_per_stream, lambda: self.worker.depth)
+        self.budget: StreamBudget | None = None
+        self.pulls: list[Any] = []  # every SourceIngest started, until its thread has ended
         self._directory: StreamDirectory | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -84,10 +91,10 @@ class Runtime:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=2.0)
         timeout = self.settings.shutdown_timeout
-        if self._directory is not None:
-            for ingest in self._directory.ingests():  # asked to stop by drain(); each ends after its read
-                ingest.stop()
-                await asyncio.to_thread(ingest.join, 2.0)
+        for ingest in self.pulls:  # asked to stop by drain(); a blocked read ends within pull_timeout
+            ingest.stop()
+        for ingest in self.pulls:
+            await asyncio.to_thread(ingest.join, self.settings.pull_timeout + 2.0)
         await asyncio.to_thread(self.worker.stop, timeout)
         self._decode_pool.shutdown(wait=False, cancel_futures=True)
 
@@ -102,6 +109,9 @@ class Runtime:
                     log.exception("idle eviction failed")
 
     def _on_model_ready(self, segmenter: Segmenter) -> None:  # worker thread, before ready is set
+        self.budget = StreamBudget(self.settings, segmenter.meta.num_classes, segmenter.meta.input_size,
+                                   segmenter.device, lambda: registry.buffer_bytes())
+        self.worker.check_config = self.budget.check
         registry = SessionRegistry(
             segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
             max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
@@ -110,6 +120,7 @@ class Runtime:
         self._directory = StreamDirectory(
             registry, self.settings.subscriber_queue, self.settings.max_streams_per_key,
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
+            check_config=self.budget.check_new,
         )
 
     # ---- what routes use -------------------------------------------------------------------
@@ -136,9 +147,19 @@ class Runtime:
         return self.worker.segmenter
 
     async def decode(self, data: bytes) -> DecodedFrame:
-        """Check and decode an encoded frame in the decode pool (never on the event loop)."""
+        """Check and decode an encoded frame in the decode pool (never on the event loop); its pixels
+        count against ``max_decoded_bytes`` from before the decode until the array is freed."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._decode_pool, decode_frame, data, self.limits)
+        return await loop.run_in_executor(self._decode_pool, decode_frame, data, self.limits, self.frame_memory)
+
+    def live_pulls(self) -> int:
+        """Pulled-source threads still running, including those of deleted streams still ending."""
+        self.pulls = [p for p in self.pulls if p.alive]
+        return len(self.pulls)
+
+    def reserve_pull(self) -> None:
+        if self.live_pulls() >= self.settings.max_streams:
+            raise Overloaded(f"{len(self.pulls)} pulled sources are still running or ending (max_streams); retry later")
 
     def submit(self, job: FrameJob) -> asyncio.Future[FrameResult | None]:
         """Queue ``job`` for the worker (raises Overloaded/NotReady at once); await the answer."""

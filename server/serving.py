@@ -7,13 +7,20 @@ every WebSocket with 1001 ("going away"), and only then hands over to uvicorn's 
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from server import log_redact
+from server.connections import GuardedHttpProtocol
 from server.runtime import Runtime
 from server.settings import Settings
+
+log = logging.getLogger(__name__)
 
 WS_OVERHEAD = 64 * 1024
 
@@ -30,8 +37,20 @@ class GracefulServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """What ``server.connections.GuardedHttpProtocol`` enforces (read from ``config.guard``)."""
+
+    max_connections: int
+    header_timeout: float
+    body_timeout: float
+    max_header_bytes: int
+
+
 def make_server(app: FastAPI, settings: Settings, **overrides: Any) -> GracefulServer:
     options: dict[str, Any] = {
+        "http": GuardedHttpProtocol,
+        "timeout_keep_alive": settings.keepalive_timeout,
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
@@ -42,4 +61,30 @@ def make_server(app: FastAPI, settings: Settings, **overrides: Any) -> GracefulS
         "server_header": False,
     }
     options.update(overrides)
-    return GracefulServer(uvicorn.Config(app, **options), app.state.runtime)
+    config = uvicorn.Config(app, **options)
+    config.guard = ConnectionLimits(  # type: ignore[attr-defined]
+        settings.max_connections, settings.header_timeout, settings.body_timeout, settings.max_header_bytes
+    )
+    log_redact.install()  # after uvicorn configured its loggers
+    warn_if_exposed(settings, str(options["host"]))
+    return GracefulServer(config, app.state.runtime)
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def warn_if_exposed(settings: Settings, host: str) -> bool:
+    """Log a warning when the server listens beyond loopback with no API key; True if it did."""
+    if is_loopback(host) or settings.api_keys():
+        return False
+    log.warning(
+        "listening on %s with no API key (VQSEG_API_KEY): anyone who reaches this port can push frames, "
+        "read every stream and make the server pull sources (VQSEG_PULL_SOURCES=%r)", host, settings.pull_sources,
+    )
+    return True

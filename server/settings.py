@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from streaming import Mode, StreamConfig
+from streaming.sources.policy import SourcePolicy
 
 MiB = 1024 * 1024
 
@@ -55,6 +56,25 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "info"
 
+    # ---- hardening (docs/reliability.md): sources, memory, compute, connections, browsers ----
+    pull_sources: str = Field("synthetic", description="what POST /v1/streams may open: synthetic, webcam:N|*, "
+                              "file:/dir, rtsp|rtsps|http|https://host|ip|net[:port] (comma separated)")
+    pull_timeout: float = Field(10.0, gt=0, le=120, description="seconds to open a pulled source or read a frame")
+    max_samples: int = Field(32, ge=1, le=256, description="most MC samples (bnn N) one frame may ask for")
+    mc_chunk: int = Field(4, ge=1, le=256, description="MC passes a bnn frame runs before other streams get a turn")
+    max_stream_buffer_bytes: int = Field(64 * MiB, ge=1024, description="one stream's ring buffer at most")
+    max_buffer_bytes: int = Field(2048 * MiB, ge=1024, description="all streams' ring buffers together")
+    max_decoded_bytes: int = Field(1024 * MiB, ge=MiB, description="decoded frames held in memory, all requests")
+    max_rest_per_stream: int = Field(4, ge=1, le=1024, description="REST frame requests in flight per stream")
+    max_connections: int = Field(512, ge=1, description="open TCP connections (HTTP and WebSocket) at most")
+    max_ws_per_stream: int = Field(2, ge=1, le=1024, description="pushing WebSockets per stream")
+    max_watchers_per_stream: int = Field(32, ge=1, description="subscribe WebSockets per stream")
+    max_watchers: int = Field(256, ge=1, description="subscribe WebSockets, all streams")
+    header_timeout: float = Field(10.0, gt=0, le=600, description="seconds for a request's headers to arrive")
+    body_timeout: float = Field(60.0, gt=0, le=3600, description="seconds for a request's body to arrive")
+    keepalive_timeout: float = Field(5.0, gt=0, le=600, description="idle seconds before a keep-alive closes")
+    max_header_bytes: int = Field(64 * 1024, ge=4096, le=MiB, description="request line and headers at most")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
@@ -72,7 +92,15 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _stream_defaults_valid(self) -> Settings:
         self.stream_defaults()  # raises ValueError on an inconsistent combination
+        if "samples" not in self.model_fields_set:  # the default N follows a lower cap
+            self.samples = min(self.samples, self.max_samples)
+        if self.samples > self.max_samples:
+            raise ValueError(f"samples ({self.samples}) is above max_samples ({self.max_samples})")
+        self.source_policy()  # raises ValueError on a malformed pull_sources rule
         return self
+
+    def source_policy(self) -> SourcePolicy:
+        return SourcePolicy(self.pull_sources)
 
     def stream_defaults(self) -> StreamConfig:
         return StreamConfig(

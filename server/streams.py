@@ -20,7 +20,8 @@ from server.fanout import End, Fanout
 from server.jobs import FrameResult
 from server.metrics import StreamGauge
 from server.params import config_dict
-from streaming import SessionRegistry, StreamSession, UnknownStreamError
+from streaming import SessionRegistry, StreamConfig, StreamSession, UnknownStreamError
+from streaming.sources.policy import redact
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class StreamEntry:
         out: dict[str, Any] = {
             "stream_id": self.stream_id,
             "kind": self.kind,
-            "source": self.source,
+            "source": redact(self.source) if self.source is not None else None,
             "state": self.state,
             "config": config_dict(s.config),
             "frames": s.stats.frames,
@@ -103,11 +104,13 @@ class StreamDirectory:
         subscriber_queue: int = 8,
         max_per_key: int = 0,
         on_subscriber_drop: Callable[[int], None] | None = None,
+        check_config: Callable[[StreamConfig], None] | None = None,
     ) -> None:
         self.registry = registry
         self.subscriber_queue = subscriber_queue
         self.max_per_key = max_per_key
         self._on_drop = on_subscriber_drop
+        self._check_config = check_config
         self._entries: dict[str, StreamEntry] = {}
 
     def __len__(self) -> int:
@@ -149,6 +152,8 @@ class StreamDirectory:
             if owned >= self.max_per_key:
                 raise KeyStreamLimit(f"this API key already has {owned} streams (max_streams_per_key)")
         config = dataclasses.replace(self.registry.default_config, **changes) if changes else None
+        if self._check_config is not None:  # max_samples and the buffer budget
+            self._check_config(config or self.registry.default_config)
         try:
             session, _ = self.registry.get_or_create(stream_id, config)
         except ValueError as exc:  # an invalid stream id

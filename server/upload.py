@@ -71,8 +71,11 @@ async def read_frame(request: Request, max_bytes: int) -> bytes:
         check_content_type(part.content_type)
         data = await part.read()
         await form.close()
-    else:
-        data = part.encode("latin-1")
+    else:  # a text field: only bytes that survive latin-1 can be an image
+        try:
+            data = part.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ImageError(f"the {FRAME_FIELD!r} field is text, not an image: send it as a file") from None
     if len(data) > max_bytes:
         raise FrameTooLarge(f"frame is {len(data)} bytes; the limit is {max_bytes}")
     return data

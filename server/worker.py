@@ -1,8 +1,9 @@
 """The inference worker: one thread owns the model and runs every stream's frames in batches.
 
-Frames from the event loop (``submit``) wait in per-stream lanes; a stream's newer droppable frame
-replaces its stale waiting one (newest frame wins, counted as dropped). The thread collects up to
-``max_batch`` frames of different streams, waiting at most ``max_wait_ms`` after the first, groups
+Frames from the event loop (``submit``) wait in per-stream lanes (``server.scheduler``: a fair share
+of model passes per stream; a ``bnn`` frame runs ``mc_chunk`` passes per turn); a stream's newer
+droppable frame replaces its stale waiting one (newest frame wins, counted as dropped). The thread
+collects up to ``max_batch`` frames of different streams, waiting at most ``max_wait_ms`` after the first, groups
 them by how the network must run (dropout off; one MC pass; N MC passes for bnn), runs one
 ``prepare`` + forward per group, then for each frame its session's blend and its result maps on the
 device (at the network's resolution, or upsampled within ``max_output_pixels`` where the client asks)
@@ -14,10 +15,10 @@ Results go back through ``concurrent.futures.Future`` (``asyncio.wrap_future`` o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,11 +28,20 @@ import torch
 
 from models import Segmenter
 from server.encode import b64_jpeg, binary_result, overlay_png, result_fields, result_text
-from server.errors import InvalidParameters, ModelError, NotReady, Overloaded
+from server.errors import InvalidParameters, ModelError, NotReady, Overloaded, ServiceError
 from server.frame_maps import HostMaps, HostStaging, OutputSpec, maps_to_host, warm_up
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
-from streaming import Mode, StreamConfig, StreamSession, UncertaintyMaps, predict_batch, uncertainty_maps
+from server.scheduler import FairLanes, McProgress
+from streaming import (
+    BatchPrediction,
+    Mode,
+    StreamConfig,
+    StreamSession,
+    UncertaintyMaps,
+    predict_batch,
+    uncertainty_maps,
+)
 from streaming.uncertainty import entropy
 
 log = logging.getLogger(__name__)
@@ -43,7 +53,11 @@ class WorkerLimits:
     max_wait_ms: float = 5.0
     queue_size: int = 64
     encode_threads: int = 2
+    mc_chunk: int = 4  # bnn passes per turn before other streams' frames run
     max_output_pixels: int = 1920 * 1080
+
+
+ConfigCheck = Callable[[StreamConfig, StreamSession | None], None]
 
 
 class InferenceWorker:
@@ -63,9 +77,9 @@ class InferenceWorker:
         self.segmenter: Segmenter | None = None
         self.ready = threading.Event()
         self.failure: str | None = None
-        self._lanes: dict[str, deque[FrameJob]] = {}
+        self.check_config: ConfigCheck | None = None  # raises ServiceError for a config over the limits
+        self._queue = FairLanes()
         self._seen: dict[str, float] = {}  # when each stream last queued a frame (perf_counter)
-        self._depth = 0
         self._cond = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._main, name="vqseg-inference", daemon=True)
@@ -78,7 +92,7 @@ class InferenceWorker:
 
     @property
     def depth(self) -> int:
-        return self._depth
+        return self._queue.depth
 
     def submit(self, job: FrameJob) -> None:
         """Queue ``job`` (its future resolves later); raises ``Overloaded``/``NotReady`` at once.
@@ -92,24 +106,12 @@ class InferenceWorker:
                 raise NotReady("the server is shutting down")
             if not self.ready.is_set():
                 raise NotReady(self.failure or "the model is still loading")
-            lane = self._lanes.setdefault(job.key, deque())
-            if job.droppable:
-                dropped = [j for j in lane if j.droppable]
-                for old in dropped:
-                    lane.remove(old)
-                    job.absorb(old)
-                self._depth -= len(dropped)
-                if job.session is not None:
-                    job.session.stats.dropped += len(dropped)
-            overloaded = self._depth >= self.limits.queue_size
-            if overloaded:
-                if not lane:
-                    del self._lanes[job.key]
-            else:
-                job.enqueued = time.perf_counter()
+            job.enqueued = time.perf_counter()
+            dropped, overloaded = self._queue.add(job, self.limits.queue_size)
+            if job.session is not None:
+                job.session.stats.dropped += len(dropped)
+            if not overloaded:
                 self._seen[job.key] = job.enqueued
-                lane.append(job)
-                self._depth += 1
                 self._cond.notify()
         for old in dropped:
             _resolve(old, None)
@@ -133,9 +135,7 @@ class InferenceWorker:
             self._thread.join(timeout)
         self._encode.shutdown(wait=True, cancel_futures=False)
         with self._cond:
-            leftovers = [job for lane in self._lanes.values() for job in lane]
-            self._lanes.clear()
-            self._depth = 0
+            leftovers = self._queue.drain()
         for job in leftovers:
             _fail(job, NotReady("the server shut down before this frame ran"))
 
@@ -153,9 +153,13 @@ class InferenceWorker:
             self._on_ready(self.segmenter)
         self.ready.set()
         log.info("inference worker ready: %s on %s", self.segmenter.meta.name, self.segmenter.device)
-        while (batch := self._next_batch()) is not None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                break
             if batch:
                 self._run_batch(self.segmenter, batch)
+            del batch  # the frames' pixels are freed (and their memory budget released) once answered
 
     def _warm_up(self, segmenter: Segmenter) -> None:
         h, w = segmenter.meta.input_size
@@ -170,34 +174,34 @@ class InferenceWorker:
     def _next_batch(self) -> list[FrameJob] | None:
         limits = self.limits
         with self._cond:
-            while not self._lanes and not self._stopping:
+            while not self._queue and not self._stopping:
                 self._cond.wait(0.5)
-            if not self._lanes:
+            if not self._queue:
                 return None  # stopping with nothing left
             now = time.perf_counter()
             deadline = now + limits.max_wait_ms / 1000.0
             if not self._others_active(now):
                 deadline = now  # no other stream sent a frame lately: waiting for one would only add latency
-            while len(self._lanes) < limits.max_batch and not self._stopping:
+            while len(self._queue) < limits.max_batch and not self._stopping:
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
-            batch: list[FrameJob] = []
-            for key in list(self._lanes)[: limits.max_batch]:  # one frame per stream, oldest lanes first
-                lane = self._lanes.pop(key)
-                batch.append(lane.popleft())
-                if lane:
-                    self._lanes[key] = lane  # back of the round robin
-            self._depth -= len(batch)
-        return [job for job in batch if job.future.set_running_or_notify_cancel()]
+            taken = self._queue.take(limits.max_batch)  # one frame per stream, least served first
+            batch = []
+            for job in taken:
+                if id(job) in self._queue.progress or job.future.set_running_or_notify_cancel():
+                    batch.append(job)
+                else:
+                    self._queue.finish(job)
+        return batch
 
     def _others_active(self, now: float, within: float = 1.0) -> bool:
         """Whether a stream with no frame waiting queued one within ``within`` seconds (under the lock)."""
         for key, seen in list(self._seen.items()):
             if now - seen > 10 * within:
                 del self._seen[key]  # long gone: forget it
-            elif key not in self._lanes and now - seen <= within:
+            elif key not in self._queue.lanes and now - seen <= within:
                 return True
         return False
 
@@ -205,16 +209,23 @@ class InferenceWorker:
         started = time.perf_counter()
         groups: dict[tuple[bool, int], list[tuple[FrameJob, StreamConfig]]] = {}
         for job in batch:
+            progress = self._queue.progress.get(id(job))
             try:
-                config = self._config_for(job)
+                config = progress.config if progress is not None else self._config_for(job)
             except ValueError as exc:  # a combination of settings the session refuses
-                _fail(job, InvalidParameters(str(exc)))
+                self._done_with(job, InvalidParameters(str(exc)))
+                continue
+            except ServiceError as exc:  # over max_samples or the stream memory budget
+                self._done_with(job, exc)
                 continue
             except Exception as exc:
                 log.exception("configuring stream %s failed", job.key)
-                _fail(job, exc)
+                self._done_with(job, exc)
                 continue
-            samples = config.samples if config.mode is Mode.BNN else 0
+            samples = 0
+            if config.mode is Mode.BNN:
+                left = progress.left if progress is not None else config.samples
+                samples = min(left, self.limits.mc_chunk)
             groups.setdefault((config.mode.mc, samples), []).append((job, config))
         self.metrics.batch_size.observe(len(batch))
         for (_, samples), members in groups.items():
@@ -223,8 +234,12 @@ class InferenceWorker:
     def _config_for(self, job: FrameJob) -> StreamConfig:
         if job.session is None:
             assert job.config is not None
+            if self.check_config is not None:
+                self.check_config(job.config, None)
             return job.config
         if job.changes:
+            if self.check_config is not None:
+                self.check_config(dataclasses.replace(job.session.config, **job.changes), job.session)
             job.session.reconfigure(**job.changes)
         if job.reset:
             job.session.reset()
@@ -237,16 +252,17 @@ class InferenceWorker:
         mode = members[0][1].mode
         try:
             batch = segmenter.prepare([job.image for job, _ in members])
-            prediction = predict_batch(segmenter, batch, mode, samples or 1)
+            prediction = predict_batch(segmenter, batch, mode, samples or 1, sample_chunk=samples or 1)
             if segmenter.device.type == "cuda":
                 torch.cuda.synchronize(segmenter.device)
         except Exception as exc:
             log.exception("model error on a batch of %d frame(s)", len(members))
             self.metrics.model_errors.inc()
             for job, _ in members:
-                _fail(job, ModelError(f"the network failed on this frame's batch: {exc}"))
+                self._done_with(job, ModelError(f"the network failed on this frame's batch: {exc}"))
             return
         forward_ms = (time.perf_counter() - t0) * 1000.0
+        members, prediction = self._step_done(members, prediction, samples)
         for i, (job, config) in enumerate(members):
             timing = {
                 "decode": job.decode_ms,
@@ -280,6 +296,49 @@ class InferenceWorker:
         if job.fmt == "none":  # only the summary is read: the cheapest maps
             return [OutputSpec((), "uint8", "network", limit)]
         return [json_spec]
+
+    def _step_done(
+        self, members: list[tuple[FrameJob, StreamConfig]], prediction: BatchPrediction, samples: int
+    ) -> tuple[list[tuple[FrameJob, StreamConfig]], BatchPrediction]:
+        """Charge each stream the passes it had; keep the frames that are complete, put the rest of
+        the ``bnn`` frames back with their running sums (their next step comes on a later turn)."""
+        if not samples:  # one pass: every frame is complete
+            with self._cond:
+                for job, _ in members:
+                    self._queue.charge(job.key, 1)
+                    self._queue.finish(job)
+            return members, prediction
+        assert prediction.member_entropy is not None
+        finished: list[tuple[FrameJob, StreamConfig]] = []
+        probs: list[torch.Tensor] = []
+        entropies: list[torch.Tensor] = []
+        with self._cond:
+            for i, (job, config) in enumerate(members):
+                progress = self._queue.progress.get(id(job)) or McProgress(config, config.samples)
+                step_probs, step_entropy = prediction.probs[i] * samples, prediction.member_entropy[i] * samples
+                if progress.sum_probs is None:
+                    progress.sum_probs, progress.sum_entropy = step_probs, step_entropy
+                else:
+                    progress.sum_probs.add_(step_probs)
+                    progress.sum_entropy.add_(step_entropy)
+                progress.done += samples
+                self._queue.charge(job.key, samples)
+                if progress.left > 0 and not job.future.done():
+                    self._queue.put_back(job, progress)
+                    self._cond.notify()
+                    continue
+                self._queue.finish(job)
+                finished.append((job, config))
+                probs.append(progress.sum_probs / progress.samples)
+                entropies.append(progress.sum_entropy / progress.samples)
+        if not finished:
+            return [], prediction
+        return finished, BatchPrediction(torch.stack(probs), torch.stack(entropies))
+
+    def _done_with(self, job: FrameJob, exc: BaseException) -> None:
+        with self._cond:
+            self._queue.finish(job)
+        _fail(job, exc)
 
     def _blend(
         self, job: FrameJob, config: StreamConfig, probs: torch.Tensor, member: torch.Tensor | None

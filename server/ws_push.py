@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from server import wire_json
 from server.errors import PROTOCOL, InvalidParameters, MalformedMessage, ServiceError, describe
 from server.jobs import FrameJob, FrameResult
 from server.params import WireOptions, config_changes, config_dict, parse_maps
@@ -108,7 +108,7 @@ class PushConnection:
 
     async def _on_text(self, text: str) -> None:
         try:
-            message = json.loads(text)
+            message = wire_json.loads(text)  # no NaN/Infinity, bounded nesting
             if not isinstance(message, dict) or not isinstance(message.get("type"), str):
                 raise MalformedMessage("a control message is a JSON object with a 'type'")
             reply = self._control(message)
@@ -236,4 +236,4 @@ class PushConnection:
 
 
 def _message(kind: str, **fields: Any) -> str:
-    return json.dumps({"type": kind, "protocol": PROTOCOL, **fields})
+    return wire_json.dumps({"type": kind, "protocol": PROTOCOL, **fields})

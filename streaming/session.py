@@ -144,4 +144,11 @@ class StreamSession:
         return (time.monotonic() if now is None else now) - self.stats.last_seen
 
 
-__all__ = ["Mode", "SessionStats", "StreamConfig", "StreamSession"]
+def buffer_cost(config: StreamConfig, num_classes: int, size: tuple[int, int], dtype: torch.dtype) -> int:
+    """Bytes a session with ``config`` allocates for its smoother (``window`` x classes x size, plus
+    what motion-aware smoothing keeps), computed on the ``meta`` device without allocating."""
+    probe = StreamSession("cost", config, num_classes, size, torch.device("meta"), dtype)
+    return probe.buffer_bytes
+
+
+__all__ = ["Mode", "SessionStats", "StreamConfig", "StreamSession", "buffer_cost"]

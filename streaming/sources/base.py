@@ -38,6 +38,9 @@ class FrameSource(ABC):
     def close(self) -> None:  # noqa: B027 - sources without resources need not override
         """Release the device/connection; reading after close returns None."""
 
+    def stop(self) -> None:  # noqa: B027 - sources that never block need not override
+        """Ask a ``read`` blocked in another thread to give up soon (thread-safe; the reader closes)."""
+
     def __iter__(self) -> Iterator[SourceFrame]:
         while (frame := self.read()) is not None:
             yield frame

@@ -17,6 +17,7 @@ import numpy as np
 
 from streaming.errors import SourceError
 from streaming.sources.base import FrameSource, SourceFrame
+from streaming.sources.policy import redact
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class OpenCVSource(FrameSource):
 
     def __init__(self, target: int | str, reconnect: Reconnect | None = None, open_timeout: float = 10.0) -> None:
         self.uri = str(target)
+        self.display = redact(self.uri)
         self._target = target
         self.live = isinstance(target, int) or is_network_uri(str(target))
         self._reconnect = reconnect if reconnect is not None else (Reconnect() if self.live else None)
@@ -63,7 +65,7 @@ class OpenCVSource(FrameSource):
             capture = cv2.VideoCapture(self._target, cv2.CAP_FFMPEG, params)
         if not capture.isOpened():
             capture.release()
-            raise SourceError(f"cannot open video source {self.uri!r}")
+            raise SourceError(f"cannot open video source {self.display!r}")
         return capture
 
     def read(self) -> SourceFrame | None:
@@ -99,20 +101,24 @@ class OpenCVSource(FrameSource):
         self._capture.release()
         while not self._closed.is_set():
             attempt += 1
-            log.warning("source %s broke; reconnect attempt %d in %.1fs", self.uri, attempt, delay)
+            log.warning("source %s broke; reconnect attempt %d in %.1fs", self.display, attempt, delay)
             if self._closed.wait(delay):
                 return False
             try:
                 self._capture = self._open()
                 self._after_gap = True
-                log.info("source %s reconnected after %d attempt(s)", self.uri, attempt)
+                log.info("source %s reconnected after %d attempt(s)", self.display, attempt)
                 return True
             except SourceError:
                 if self._reconnect.attempts and attempt >= self._reconnect.attempts:
-                    log.error("source %s gave up after %d attempts", self.uri, attempt)
+                    log.error("source %s gave up after %d attempts", self.display, attempt)
                     return False
                 delay = min(delay * 2, self._reconnect.maximum)
         return False
+
+    def stop(self) -> None:
+        """A blocked read returns within the read timeout and no reconnect follows (any thread)."""
+        self._closed.set()
 
     def close(self) -> None:
         self._closed.set()

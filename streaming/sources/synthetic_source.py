@@ -29,3 +29,6 @@ class SyntheticSource(FrameSource):
 
     def close(self) -> None:
         self._closed = True
+
+    def stop(self) -> None:
+        self._closed = True

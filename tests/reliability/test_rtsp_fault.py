@@ -36,7 +36,7 @@ def test_rtsp_source_disappears_and_comes_back(start_server: ServerFactory) -> N
     port = free_port()
     args = ["--live", "--port", str(port), "--size", "160x120", "--fps", "10"]
     camera, url = start_rtsp(args)
-    live = start_server(max_gap=1.0)
+    live = start_server(max_gap=1.0, pull_sources=f"rtsp://127.0.0.1:{port}")  # a loopback camera: listed
     results: list[dict[str, Any]] = []
     watching = threading.Event()
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -122,7 +123,10 @@ def launch(
     return live
 
 
-SHARED_SETTINGS: dict[str, Any] = {"max_frame_bytes": 200_000, "max_frame_pixels": 300 * 300, "max_streams": 8}
+# Pulled sources: scenes and files under the temp directory (where the tests write their clips).
+TEST_PULL_SOURCES = f"synthetic,file:{tempfile.gettempdir()}"
+SHARED_SETTINGS: dict[str, Any] = {"max_frame_bytes": 200_000, "max_frame_pixels": 300 * 300, "max_streams": 8,
+                                   "pull_sources": TEST_PULL_SOURCES}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,34 @@
+"""Keys never reach the logs: ``key=`` (and ``api_key=``/``token=``) values in logged URLs become ``***``.
+
+uvicorn writes the full request path with its query string to the access log (``uvicorn.access``)
+and WebSocket handshakes to ``uvicorn.error``; browsers can only put a key in a WebSocket URL's
+query. ``install`` adds a filter to both loggers that rewrites the message and its arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_KEY = re.compile(r"(?i)([?&;](?:key|api_key|apikey|token|access_token)=)[^&\s\"']*")
+LOGGERS = ("uvicorn.access", "uvicorn.error")
+
+
+def redact_keys(text: str) -> str:
+    return _KEY.sub(r"\1***", text)
+
+
+class KeyRedactor(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact_keys(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_keys(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def install() -> None:
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, KeyRedactor) for f in logger.filters):
+            logger.addFilter(KeyRedactor())
