@@ -10,7 +10,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import pytest
 from websockets.sync.client import connect
 
 from tests.server.conftest import ServerFactory, make_frame
