@@ -27,11 +27,11 @@ import numpy as np
 import torch
 
 from models import Segmenter
-from server.encode import b64_jpeg, binary_result, overlay_png, result_fields, result_text
 from server.errors import InvalidParameters, ModelError, NotReady, Overloaded, ServiceError
-from server.frame_maps import HostMaps, HostStaging, OutputSpec, maps_to_host, warm_up
+from server.frame_maps import HostMaps, HostStaging, maps_to_host, warm_up
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
+from server.results import encode_result, output_specs
 from server.scheduler import FairLanes, McProgress
 from streaming import (
     BatchPrediction,
@@ -80,6 +80,7 @@ class InferenceWorker:
         self.check_config: ConfigCheck | None = None  # raises ServiceError for a config over the limits
         self._queue = FairLanes()
         self._seen: dict[str, float] = {}  # when each stream last queued a frame (perf_counter)
+        self._new = False  # a stream's first frame is waiting: others may be arriving with it
         self._cond = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._main, name="vqseg-inference", daemon=True)
@@ -111,6 +112,7 @@ class InferenceWorker:
             if job.session is not None:
                 job.session.stats.dropped += len(dropped)
             if not overloaded:
+                self._new = self._new or job.key not in self._seen
                 self._seen[job.key] = job.enqueued
                 self._cond.notify()
         for old in dropped:
@@ -180,8 +182,9 @@ class InferenceWorker:
                 return None  # stopping with nothing left
             now = time.perf_counter()
             deadline = now + limits.max_wait_ms / 1000.0
-            if not self._others_active(now):
+            if not self._new and not self._others_active(now):
                 deadline = now  # no other stream sent a frame lately: waiting for one would only add latency
+            self._new = False
             while len(self._queue) < limits.max_batch and not self._stopping:
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
@@ -275,7 +278,8 @@ class InferenceWorker:
                 maps, header = self._blend(job, config, prediction.probs[i], member)
                 t2 = time.perf_counter()
                 timing["blend"] = (t2 - t1) * 1000.0
-                hosts = [maps_to_host(maps, job.image.shape[:2], spec, self._staging) for spec in self._specs(job)]
+                specs = output_specs(job, self.limits.max_output_pixels)
+                hosts = [maps_to_host(maps, job.image.shape[:2], spec, self._staging) for spec in specs]
                 timing["maps"] = (time.perf_counter() - t2) * 1000.0
             except Exception as exc:
                 log.exception("blend failed for stream %s", job.key)
@@ -285,17 +289,6 @@ class InferenceWorker:
                 self._encode.submit(self._finish, job, config.mode, hosts, header, timing)
             except RuntimeError:  # the encode pool is shut down: the server stopped while this batch ran
                 _fail(job, NotReady("the server shut down before this frame was answered"))
-
-    def _specs(self, job: FrameJob) -> list[OutputSpec]:
-        """The result maps this job needs: its own form, plus protocol 1's for watchers of a binary stream."""
-        limit = self.limits.max_output_pixels
-        json_spec = OutputSpec(job.maps, "uint16", "frame", limit)
-        if job.fmt == "binary":
-            own = OutputSpec(job.maps, job.map_dtype, job.size, limit)
-            return [own, json_spec] if job.also_json else [own]
-        if job.fmt == "none":  # only the summary is read: the cheapest maps
-            return [OutputSpec((), "uint8", "network", limit)]
-        return [json_spec]
 
     def _step_done(
         self, members: list[tuple[FrameJob, StreamConfig]], prediction: BatchPrediction, samples: int
@@ -365,33 +358,9 @@ class InferenceWorker:
     def _finish(
         self, job: FrameJob, mode: Mode, hosts: list[HostMaps], header: dict[str, object], timing: dict[str, float]
     ) -> None:
-        host = hosts[0]
         try:
-            t0 = time.perf_counter()
-            text = png = frame_b64 = data = None
-            fields: dict[str, object] | None = None
-            if job.fmt == "png":
-                assert self.segmenter is not None
-                png = overlay_png(job.image, host, self.segmenter.meta.palette)
-            elif job.fmt == "none":  # nobody reads the images (a pulled stream without watchers): no text,
-                pass  # so a watcher who arrives meanwhile gets no result without maps
-            elif job.fmt == "json" or len(hosts) > 1:  # protocol 1 for the client, or for watchers
-                fields = result_fields(hosts[-1], job.maps)
-                if job.include_frame:
-                    frame_b64 = b64_jpeg(job.image)
-            now = time.perf_counter()
-            timing["encode"] = (now - t0) * 1000.0
-            timing["total"] = (now - job.received) * 1000.0
-            if job.fmt == "binary":
-                data = binary_result(header, host, job.maps, timing)
-            if fields is not None:
-                text = result_text(header, fields, timing)
-            result = FrameResult(
-                stream_id=job.session.stream_id if job.session is not None else None,
-                mode=mode, frame_index=int(header["frame_index"]),  # type: ignore[call-overload]
-                mean_uncertainty=host.mean_uncertainty, low_confidence=host.low_confidence,
-                timing_ms=timing, text=text, png=png, frame_b64=frame_b64, data=data,
-            )
+            assert self.segmenter is not None
+            result = encode_result(job, mode, hosts, header, timing, self.segmenter.meta.palette)
         except Exception as exc:
             log.exception("encoding failed for stream %s", job.key)
             _fail(job, exc)
