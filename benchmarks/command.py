@@ -1,6 +1,7 @@
-"""``vqseg bench``: the raw model's frames per second per mode, and the served figures (fps, p50/p99
-latency end to end over the WebSocket, dropped frames, memory per stream) for 1, 4 and 8 concurrent
-streams, measured in one run. Writes ``bench.json`` and ``bench.md`` to ``--out``.
+"""``vqseg bench``: the raw model's frames per second per mode, the served figures (fps, p50/p99
+latency end to end over the WebSocket, dropped frames, memory per stream, the server's per-stage
+medians) for 1, 4 and 8 concurrent streams and each result format, and the same model behind a bare
+WebSocket loop (the reference), measured in one run. Writes ``bench.json`` and ``bench.md`` to ``--out``.
 
 The run is a list of sections (``model``, ``server``); each has its own argument group and a
 ``--skip-...`` flag. ``--load``, ``--soak`` and ``--hostile`` run the reliability tests instead (docs/reliability.md):
@@ -16,6 +17,7 @@ import gc
 import logging
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,16 @@ def _counts(text: str) -> tuple[int, ...]:
     if not counts or min(counts) < 1:
         raise argparse.ArgumentTypeError("stream counts must be >= 1")
     return counts
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from benchmarks.server_bench import FORMATS
+
+    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown format(s) {unknown}; choose from {', '.join(FORMATS)}")
+    return names
 
 
 def _pair(text: str) -> tuple[float, float]:
@@ -82,7 +94,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     served.add_argument("--port", type=int, default=0, help="port of the server it starts (default 0: a free one)")
     served.add_argument("--server", help="benchmark this running server (ws://host:port) instead of starting one; "
                         "the raw model still runs here")
+    served.add_argument("--formats", type=_formats, help="result formats: binary, binary-all, json, json-all, "
+                        "binary-frame (default binary,json,binary-all,json-all; --quick: binary,json)")
     served.add_argument("--skip-server", action="store_true", help="do not benchmark the server")
+    served.add_argument("--skip-reference", action="store_true",
+                        help="do not run the bare-endpoint reference (benchmarks.bare_endpoint)")
 
     load = parser.add_argument_group("load test (--load: instead of the sections above; docs/reliability.md)")
     load.add_argument("--load", action="store_true", help="many WebSocket streams + REST callers for a fixed time")
@@ -123,6 +139,7 @@ def _defaults(args: argparse.Namespace) -> None:
     args.streams = pick(args.streams, (1, 4, 8), (1, 2))
     args.seconds = pick(args.seconds, 15.0, 1.5)
     args.warmup = pick(args.warmup, 3.0, 0.5)
+    args.formats = pick(args.formats, ("binary", "json", "binary-all", "json-all"), ("binary", "json"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     from models import CheckpointError, default_checkpoint_path, load_segmenter
 
     _defaults(args)
-    for noisy in ("httpx", "server.client"):
+    for noisy in ("httpx", "vqseg_client.client", "vqseg_client.local_server"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.monotonic()
     model_path = args.model or default_checkpoint_path()
@@ -186,10 +203,11 @@ def run(args: argparse.Namespace) -> int:
 def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fps: float,
                     report: dict[str, Any]) -> int:
     from benchmarks.server_bench import ServerBenchConfig, run_server_bench
-    from server.local_server import LocalServer, ServerStartError
+    from vqseg_client.local_server import LocalServer, ServerStartError
 
     config = ServerBenchConfig(concurrency=args.streams, seconds=args.seconds, warmup=args.warmup,
-                               mode=args.mode, max_in_flight=args.max_in_flight, jpeg_quality=args.jpeg_quality)
+                               mode=args.mode, max_in_flight=args.max_in_flight, jpeg_quality=args.jpeg_quality,
+                               formats=args.formats)
     if args.server:
         ws_url = args.server.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         http_url = ws_url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
@@ -200,18 +218,44 @@ def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fp
         return 0
     extra = ("--max-streams", str(max(64, 2 * max(args.streams))))
     server = LocalServer(model, args.port, device=args.device, extra_args=extra, log_path=args.out / "server.log")
-    print(f"starting vqseg serve on 127.0.0.1:{server.port} ...", flush=True)
+    endpoint = None if args.skip_reference else _bare_endpoint(model, args)
+    print(f"starting vqseg serve on 127.0.0.1:{server.port}"
+          f"{'' if endpoint is None else f' and the bare reference on 127.0.0.1:{endpoint.port}'} ...", flush=True)
     try:
         server.start()
+        if endpoint is not None:
+            endpoint.start()
     except ServerStartError as exc:
         print(f"vqseg bench: {exc}")
+        server.stop()
         return 1
     try:
         print(f"streaming: {', '.join(map(str, args.streams))} concurrent stream(s), {args.seconds:g} s each ...",
               flush=True)
-        report["server"] = asyncio.run(run_server_bench(server.ws_url, server.url, frames, fps, config, print))
+        section = asyncio.run(run_server_bench(server.ws_url, server.url, frames, fps, config, print,
+                                               None if endpoint is None else endpoint.ws_url))
+        if "reference" in section:
+            report["reference"] = section.pop("reference")
+        report["server"] = section
         report["server"]["url"] = f"{server.ws_url} (started by the bench)"
         report["server"]["ready_seconds"] = round(server.ready_seconds or 0.0, 2)
     finally:
         server.stop()
+        if endpoint is not None:
+            endpoint.stop()
     return 0
+
+
+def _bare_endpoint(model: Path, args: argparse.Namespace) -> Any:
+    """``benchmarks.bare_endpoint`` as a child process (like the server), with the served mode's dropout."""
+    from vqseg_client.local_server import LocalServer
+
+    mc = parse_mode(args.mode).mc
+
+    class BareEndpoint(LocalServer):
+        def command(self) -> list[str]:
+            return [sys.executable, "-m", "benchmarks.bare_endpoint", "--port", str(self.port), "--device",
+                    self.device, "--model", str(model), *(["--mc"] if mc else [])]
+
+    return BareEndpoint(model, device=args.device, log_path=args.out / "reference.log")
+

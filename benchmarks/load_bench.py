@@ -20,7 +20,7 @@ import numpy as np
 
 from benchmarks.proc_memory import rss_mb
 from benchmarks.traffic import EXPECTED, Tally, call_rest, live_streams, probe_ws, push_ws
-from server.client_result import percentile
+from vqseg_client.result import percentile
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,24 @@ from evaluation.report import write_json
 
 
 def add_ratios(report: dict[str, Any]) -> None:
-    """``served_over_raw`` per level: served frames per second (all streams) / the raw model's fps in
-    the served mode, both measured in this run."""
-    model, server = report.get("model"), report.get("server")
-    if not model or not server:
+    """Per served level: ``served_over_raw`` = served fps (all streams) / the raw model's fps in the
+    served mode, and ``served_over_reference`` = served fps / the bare endpoint's at the same number of
+    streams; and per format ``batching`` = fps at the most streams / fps at 1 stream. All from this run."""
+    model, server, reference = report.get("model"), report.get("server"), report.get("reference")
+    if not server:
         return
-    raw = model.get("fps", {}).get(server.get("mode"))
+    raw = (model or {}).get("fps", {}).get(server.get("mode"))
+    bare = {lv["streams"]: lv["fps_total"] for lv in (reference or {}).get("levels", [])}
     for level in server.get("levels", []):
         level["raw_fps"] = raw
         level["served_over_raw"] = level["fps_total"] / raw if raw else None
+        ref = bare.get(level["streams"])
+        level["reference_fps"] = ref
+        level["served_over_reference"] = level["fps_total"] / ref if ref else None
+    for name in dict.fromkeys(lv.get("format", "") for lv in server.get("levels", [])):
+        mine = sorted((lv for lv in server["levels"] if lv.get("format", "") == name), key=lambda lv: lv["streams"])
+        if len(mine) > 1 and mine[0]["streams"] == 1 and mine[0]["fps_total"]:
+            mine[-1]["batching"] = mine[-1]["fps_total"] / mine[0]["fps_total"]
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
@@ -41,20 +50,36 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             lines += ["", f"Ratios: {ratios}."]
     server = report.get("server")
     if server:
-        header = ["streams", "served fps (total)", "fps per stream", "p50 latency ms", "p99 latency ms", "dropped",
-                  f"served / raw `{server['mode']}`"]
-        rows = [[str(lv["streams"]), fmt(lv["fps_total"], 1, 1), fmt(lv["fps_per_stream"], 1, 1),
-                 fmt(lv["latency_ms"]["p50"], 1, 0), fmt(lv["latency_ms"]["p99"], 1, 0), str(lv["dropped"]),
+        header = ["format", "streams", "served fps (total)", "fps per stream", "p50 latency ms", "p99 latency ms",
+                  "dropped", "served / reference", f"served / raw `{server['mode']}`"]
+        rows = [[f"`{lv.get('format', '')}`", str(lv["streams"]), fmt(lv["fps_total"], 1, 1),
+                 fmt(lv["fps_per_stream"], 1, 1), fmt(lv["latency_ms"]["p50"], 1, 0),
+                 fmt(lv["latency_ms"]["p99"], 1, 0), str(lv["dropped"]), fmt(lv.get("served_over_reference"), 1, 2),
                  fmt(lv.get("served_over_raw"), 1, 2)] for lv in server["levels"]]
         lines += ["", f"Served over the WebSocket (`vqseg serve` on 127.0.0.1, mode `{server['mode']}`, "
                       f"{server['seconds_per_level']:g} s per level after {server['warmup_seconds']:g} s warm-up, "
                       f"closed loop with at most {server['max_in_flight']} frame(s) in flight per stream, JPEG "
                       f"q{server['jpeg_quality']}; latency from the client taking the frame to its result):",
                   "", table(header, rows)]
+        stages = ["decode", "queue", "forward", "blend", "maps", "encode", "total", "outside_forward"]
+        stage_rows = [[f"`{lv.get('format', '')}`", str(lv["streams"]),
+                       *(fmt(lv.get("stages_ms", {}).get(name), 1, 1) for name in stages)] for lv in server["levels"]]
+        lines += ["", "Server stages, medians in ms (the server's own `timing_ms`; "
+                      "`outside_forward` = total - forward):", "", table(["format", "streams", *stages], stage_rows)]
+        batching = [f"`{lv['format']}` {fmt(lv['batching'], 1, 2)}×"
+                    for lv in server["levels"] if lv.get("batching")]
+        if batching:
+            lines += ["", f"Batching (fps at the most streams / at 1 stream): {', '.join(batching)}."]
         memory = next((lv["buffer_bytes_per_stream"] for lv in server["levels"] if lv.get("buffer_bytes_per_stream")),
                       None)
         if memory:
             lines += ["", f"Ring buffer per stream (server): {memory / 1024:.0f} KiB."]
+    reference = report.get("reference")
+    if reference:
+        rows = [[str(lv["streams"]), fmt(lv["fps_total"], 1, 1), fmt(lv["latency_ms"]["p50"], 1, 0),
+                 fmt(lv["latency_ms"]["p99"], 1, 0)] for lv in reference["levels"]]
+        lines += ["", f"Reference ({reference['what']}):", "",
+                  table(["streams", "fps (total)", "p50 latency ms", "p99 latency ms"], rows)]
     if model and model.get("ring_buffer"):
         rb = model["ring_buffer"]
         shape = f"{rb['window']}·({rb['classes']}+1)·{rb['height']}·{rb['width']}"

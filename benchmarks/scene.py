@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from streaming.sources import SourceFrame, open_source
+from vqseg_client.sources import SourceFrame, open_source
 
 DEFAULT_SCENE = "synthetic:street?seed=7&w=480&h=360&fps=15"
 

@@ -22,7 +22,7 @@ from benchmarks.soak_bench import SoakConfig, run_soak
 from benchmarks.soak_plot import draw_rss
 from benchmarks.stress_report import render_load, render_soak
 from evaluation.report import write_json
-from server.local_server import LocalServer, ServerStartError
+from vqseg_client.local_server import LocalServer, ServerStartError
 
 
 def encode_frames(frames: Sequence[np.ndarray], quality: int) -> list[bytes]:

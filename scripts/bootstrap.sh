@@ -8,5 +8,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch/torchvision are pinned in pyproject.toml (2.14.1 / 0.29.1); pip takes them from the local wheel cache.
+# the camera-side client is its own distribution (websockets, numpy, OpenCV): the server and CLI use it
+.venv/bin/python -m pip install --quiet -e ./client
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 echo "vqseg installed in .venv ($(.venv/bin/vqseg --version))"

@@ -1,4 +1,5 @@
-"""Host maps to what goes on the wire: 8/16-bit PNGs in base64, JSON result text, overlay PNGs."""
+"""Host maps to what goes on the wire: the binary result frame (protocol 2), or 8/16-bit PNGs in base64
+inside JSON (protocol 1), or overlay PNGs for people."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import numpy as np
 
 from server.errors import PROTOCOL
 from server.frame_maps import HostMaps
-from streaming.render import heatmap, overlay, side_by_side
+from vqseg_client.drawing import heatmap, overlay, side_by_side
+from vqseg_client.wire import PROTOCOL_BINARY, pack_payload
 
 _PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
 
@@ -40,17 +42,31 @@ def b64_jpeg(image: np.ndarray, quality: int = 80) -> str:
 
 def result_fields(host: HostMaps, extra: Sequence[str]) -> dict[str, Any]:
     """The image fields of a result: ``labels``, ``uncertainty`` and the ``maps`` asked for."""
+    height, width = host.labels.shape
     fields: dict[str, Any] = {
         "labels": b64_png(host.labels),
         "uncertainty": b64_png(host.uncertainty),
-        "summary": {
-            "mean_uncertainty": round(host.mean_uncertainty, 6),
-            "low_confidence": round(host.low_confidence, 6),
-        },
+        "map_width": width,
+        "map_height": height,
+        **summary_fields(host),
     }
     if extra:
         fields["maps"] = {name: b64_png(host.maps[name]) for name in extra}
     return fields
+
+
+def summary_fields(host: HostMaps) -> dict[str, Any]:
+    return {"summary": {"mean_uncertainty": round(host.mean_uncertainty, 6),
+                        "low_confidence": round(host.low_confidence, 6)}}
+
+
+def binary_result(header: dict[str, Any], host: HostMaps, extra: Sequence[str], timing_ms: dict[str, float]) -> bytes:
+    """The protocol-2 binary result: JSON header + the device-packed arrays as they are."""
+    height, width = host.labels.shape
+    message = {"type": "result", "protocol": PROTOCOL_BINARY, **header, "map_width": width, "map_height": height,
+               "maps": list(extra), **summary_fields(host),
+               "timing_ms": {k: round(v, 3) for k, v in timing_ms.items()}}
+    return pack_payload(message, host.entries, host.payload)
 
 
 def result_text(header: dict[str, Any], fields: dict[str, Any], timing_ms: dict[str, float]) -> str:
@@ -68,8 +84,9 @@ def with_frame(text: str, frame_b64: str) -> str:
 def overlay_png(image: np.ndarray, host: HostMaps, palette: Sequence[Sequence[int]]) -> bytes:
     """Frame | colour label overlay | uncertainty heat map, side by side, as an RGB PNG for people."""
     uncertainty = host.uncertainty.astype(np.float32) / 65535.0
+    size = (image.shape[1], image.shape[0])
     panel = side_by_side(
-        [image, overlay(image, host.labels, palette), heatmap(uncertainty)],
+        [image, overlay(image, host.labels, palette), heatmap(uncertainty, size)],
         ["frame", "labels", f"uncertainty {host.mean_uncertainty:.3f}"],
     )
     return png_bytes(panel)

@@ -26,6 +26,7 @@ class FrameResult:
     timing_ms: dict[str, float]
     text: str | None = None
     png: bytes | None = None
+    data: bytes | None = None  # the protocol-2 binary result frame
     frame_b64: str | None = None  # the frame as JPEG, for subscribers that asked for it
 
 
@@ -46,7 +47,10 @@ class FrameJob:
     config: StreamConfig | None = None
     changes: dict[str, Any] = field(default_factory=dict)
     maps: tuple[str, ...] = ()
-    fmt: str = "json"  # json | png (overlay for people) | none (summary only: nobody reads the maps)
+    fmt: str = "json"  # json | binary (protocol 2) | png (overlay for people) | none (summary only)
+    size: str = "network"  # binary: network | frame (json: always the frame's), within max_output_pixels
+    map_dtype: str = "float16"  # binary: float16 | uint8
+    also_json: bool = False  # binary: watchers want the protocol-1 JSON of this frame too
     droppable: bool = False
     reset: bool = False
     include_frame: bool = False

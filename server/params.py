@@ -10,7 +10,10 @@ from server.errors import InvalidParameters
 from streaming import MAP_NAMES, Mode, StreamConfig, parse_mode
 
 STATELESS_MODES = (Mode.DNN, Mode.BNN)
-FORMATS = ("json", "png")
+FORMATS = ("json", "png", "binary")
+PROTOCOLS = (1, 2)
+RESULT_SIZES = ("network", "frame")
+BINARY_MAP_DTYPES = ("float16", "uint8")
 
 
 def config_fields() -> tuple[str, ...]:
@@ -59,6 +62,8 @@ def parse_maps(value: str | Iterable[str] | None) -> tuple[str, ...]:
     """Extra map names from ``"confidence,mutual_info"`` or a list; 422 for unknown names."""
     if value is None:
         return ()
+    if not isinstance(value, str | list | tuple):
+        raise InvalidParameters("maps must be a comma-separated string or a list of names")
     items = value.split(",") if isinstance(value, str) else list(value)
     names: list[str] = []
     for item in items:
@@ -85,3 +90,26 @@ def config_dict(config: StreamConfig) -> dict[str, Any]:
     out = dataclasses.asdict(config)
     out["mode"] = config.mode.value
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class WireOptions:
+    """How a WebSocket client wants its results: ``protocol`` 1 (JSON with PNGs at the frame's size) or
+    2 (binary frames; maps at the network's ``size`` or the frame's, as ``map_dtype``)."""
+
+    protocol: int = 1
+    size: str = "network"
+    map_dtype: str = "float16"
+
+
+def parse_wire(query: Mapping[str, str]) -> WireOptions:
+    """``protocol``, ``size`` and ``map_dtype`` from a WebSocket query string (422 when invalid)."""
+    text = query.get("protocol", "1")
+    if text not in {str(p) for p in PROTOCOLS}:
+        raise InvalidParameters(f"protocol must be one of {', '.join(map(str, PROTOCOLS))}")
+    size, dtype = query.get("size", "network"), query.get("map_dtype", "float16")
+    if size not in RESULT_SIZES:
+        raise InvalidParameters(f"size must be one of: {', '.join(RESULT_SIZES)}")
+    if dtype not in BINARY_MAP_DTYPES:
+        raise InvalidParameters(f"map_dtype must be one of: {', '.join(BINARY_MAP_DTYPES)}")
+    return WireOptions(int(text), size, dtype)

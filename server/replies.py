@@ -1,4 +1,5 @@
-"""A processed frame as an HTTP response: the result JSON, or the overlay PNG for ``format=png``."""
+"""A processed frame as an HTTP response: the result JSON, the overlay PNG for ``format=png``, or the
+protocol-2 binary result frame for ``format=binary``."""
 
 from __future__ import annotations
 
@@ -13,5 +14,7 @@ def result_response(result: FrameResult | None) -> Response:
         raise NotReady("the frame was superseded before it ran")
     if result.png is not None:
         return Response(result.png, media_type="image/png")
+    if result.data is not None:
+        return Response(result.data, media_type="application/vnd.vqseg.result")
     assert result.text is not None
     return Response(result.text, media_type="application/json")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, WebSocket
 
 from server.auth import check_key, presented_key
 from server.errors import Overloaded, describe
-from server.params import config_changes, config_fields, parse_maps
+from server.params import config_changes, config_fields, parse_maps, parse_wire
 from server.runtime import Runtime
 from server.ws_push import PushConnection
 
@@ -34,6 +34,7 @@ async def push_stream(ws: WebSocket, stream_id: str) -> None:
         given = {name: query[name] for name in config_fields() if name in query}
         changes = config_changes(runtime.settings.stream_defaults(), given)
         maps = parse_maps(query.get("maps"))
+        wire = parse_wire(query)
         directory = runtime.directory
         existing = directory.find(stream_id)
         limit = runtime.settings.max_ws_per_stream
@@ -43,7 +44,7 @@ async def push_stream(ws: WebSocket, stream_id: str) -> None:
     except Exception as exc:
         await refuse(ws, runtime, exc)
         return
-    connection = PushConnection(ws, runtime, entry, maps, {} if created else changes)
+    connection = PushConnection(ws, runtime, entry, maps, {} if created else changes, wire)
     entry.connections.add(connection)
     try:
         await connection.run()

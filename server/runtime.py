@@ -44,7 +44,7 @@ class Runtime:
         self.worker = InferenceWorker(
             load or (lambda: load_segmenter(settings.model, settings.device, settings.backend)),
             WorkerLimits(settings.max_batch, settings.max_wait_ms, settings.queue_size, settings.encode_threads,
-                         settings.mc_chunk),
+                         settings.mc_chunk, settings.max_output_pixels),
             self.metrics,
             on_ready=self._on_model_ready,
         )

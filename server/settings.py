@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     queue_size: int = Field(64, ge=1, description="frames waiting for the worker, all streams together")
     decode_threads: int = Field(2, ge=1, le=64)
     encode_threads: int = Field(2, ge=1, le=64)
+    max_output_pixels: int = Field(1920 * 1080, ge=64, description="result maps at most this many pixels "
+                                   "(frame-size maps of larger frames are scaled down to it)")
     subscriber_queue: int = Field(8, ge=1, le=1024, description="results buffered per watcher")
     metrics_streams: int = Field(20, ge=0, description="streams with their own metrics label; the rest are 'other'")
     shutdown_timeout: float = Field(10.0, gt=0, description="seconds to finish in-flight frames on shutdown")

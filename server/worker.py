@@ -5,8 +5,10 @@ of model passes per stream; a ``bnn`` frame runs ``mc_chunk`` passes per turn); 
 droppable frame replaces its stale waiting one (newest frame wins, counted as dropped). The thread
 collects up to ``max_batch`` frames of different streams, waiting at most ``max_wait_ms`` after the first, groups
 them by how the network must run (dropout off; one MC pass; N MC passes for bnn), runs one
-``prepare`` + forward per group, then for each frame its session's blend and the upsampling on the
-device and one copy to the host. PNG encoding runs in a small pool so the next batch can start.
+``prepare`` + forward per group, then for each frame its session's blend and its result maps on the
+device (at the network's resolution, or upsampled within ``max_output_pixels`` where the client asks)
+and one copy to the host. Encoding (the binary frame's header, or PNGs) runs in a small pool, off
+this thread, so the next batch can start.
 Results go back through ``concurrent.futures.Future`` (``asyncio.wrap_future`` on the loop side).
 """
 
@@ -25,13 +27,21 @@ import numpy as np
 import torch
 
 from models import Segmenter
-from server.encode import b64_jpeg, overlay_png, result_fields, result_text
 from server.errors import InvalidParameters, ModelError, NotReady, Overloaded, ServiceError
-from server.frame_maps import HostMaps, maps_to_host
+from server.frame_maps import HostMaps, HostStaging, maps_to_host, warm_up
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
+from server.results import encode_result, output_specs
 from server.scheduler import FairLanes, McProgress
-from streaming import BatchPrediction, Mode, StreamConfig, StreamSession, predict_batch, uncertainty_maps
+from streaming import (
+    BatchPrediction,
+    Mode,
+    StreamConfig,
+    StreamSession,
+    UncertaintyMaps,
+    predict_batch,
+    uncertainty_maps,
+)
 from streaming.uncertainty import entropy
 
 log = logging.getLogger(__name__)
@@ -44,6 +54,8 @@ class WorkerLimits:
     queue_size: int = 64
     encode_threads: int = 2
     mc_chunk: int = 4  # bnn passes per turn before other streams' frames run
+    max_output_pixels: int = 1920 * 1080
+
 
 ConfigCheck = Callable[[StreamConfig, StreamSession | None], None]
 
@@ -67,10 +79,13 @@ class InferenceWorker:
         self.failure: str | None = None
         self.check_config: ConfigCheck | None = None  # raises ServiceError for a config over the limits
         self._queue = FairLanes()
+        self._seen: dict[str, float] = {}  # when each stream last queued a frame (perf_counter)
+        self._new = False  # a stream's first frame is waiting: others may be arriving with it
         self._cond = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._main, name="vqseg-inference", daemon=True)
         self._encode = ThreadPoolExecutor(limits.encode_threads, thread_name_prefix="vqseg-encode")
+        self._staging: HostStaging | None = None
 
     # ---- event-loop side -------------------------------------------------------------------
     def start(self) -> None:
@@ -97,6 +112,8 @@ class InferenceWorker:
             if job.session is not None:
                 job.session.stats.dropped += len(dropped)
             if not overloaded:
+                self._new = self._new or job.key not in self._seen
+                self._seen[job.key] = job.enqueued
                 self._cond.notify()
         for old in dropped:
             _resolve(old, None)
@@ -128,6 +145,7 @@ class InferenceWorker:
     def _main(self) -> None:
         try:
             self.segmenter = self._load()
+            self._staging = HostStaging(self.segmenter.device)
             self._warm_up(self.segmenter)
         except Exception as exc:
             self.failure = f"model failed to load: {exc}"
@@ -153,8 +171,7 @@ class InferenceWorker:
                 probs = segmenter.predict(segmenter.prepare([frame]), mc=mc)
             except ValueError:  # no dropout: MC modes will fail per frame with a clear message
                 continue
-            host = maps_to_host(uncertainty_maps(probs[0], entropy(probs[0], dim=0)), (h + 1, w + 1), ("confidence",))
-            result_fields(host, ("confidence",))
+            warm_up(uncertainty_maps(probs[0], entropy(probs[0], dim=0)), (h + 1, w + 1), ("confidence",))
 
     def _next_batch(self) -> list[FrameJob] | None:
         limits = self.limits
@@ -163,7 +180,11 @@ class InferenceWorker:
                 self._cond.wait(0.5)
             if not self._queue:
                 return None  # stopping with nothing left
-            deadline = time.perf_counter() + limits.max_wait_ms / 1000.0
+            now = time.perf_counter()
+            deadline = now + limits.max_wait_ms / 1000.0
+            if not self._new and not self._others_active(now):
+                deadline = now  # no other stream sent a frame lately: waiting for one would only add latency
+            self._new = False
             while len(self._queue) < limits.max_batch and not self._stopping:
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
@@ -177,6 +198,15 @@ class InferenceWorker:
                 else:
                     self._queue.finish(job)
         return batch
+
+    def _others_active(self, now: float, within: float = 1.0) -> bool:
+        """Whether a stream with no frame waiting queued one within ``within`` seconds (under the lock)."""
+        for key, seen in list(self._seen.items()):
+            if now - seen > 10 * within:
+                del self._seen[key]  # long gone: forget it
+            elif key not in self._queue.lanes and now - seen <= within:
+                return True
+        return False
 
     def _run_batch(self, segmenter: Segmenter, batch: list[FrameJob]) -> None:
         started = time.perf_counter()
@@ -245,13 +275,20 @@ class InferenceWorker:
             try:
                 t1 = time.perf_counter()
                 member = None if prediction.member_entropy is None else prediction.member_entropy[i]
-                host, header = self._blend(job, config, prediction.probs[i], member)
-                timing["blend"] = (time.perf_counter() - t1) * 1000.0
+                maps, header = self._blend(job, config, prediction.probs[i], member)
+                t2 = time.perf_counter()
+                timing["blend"] = (t2 - t1) * 1000.0
+                specs = output_specs(job, self.limits.max_output_pixels)
+                hosts = [maps_to_host(maps, job.image.shape[:2], spec, self._staging) for spec in specs]
+                timing["maps"] = (time.perf_counter() - t2) * 1000.0
             except Exception as exc:
                 log.exception("blend failed for stream %s", job.key)
                 _fail(job, ModelError(f"blending this frame failed: {exc}"))
                 continue
-            self._encode.submit(self._finish, job, config.mode, host, header, timing)
+            try:
+                self._encode.submit(self._finish, job, config.mode, hosts, header, timing)
+            except RuntimeError:  # the encode pool is shut down: the server stopped while this batch ran
+                _fail(job, NotReady("the server shut down before this frame was answered"))
 
     def _step_done(
         self, members: list[tuple[FrameJob, StreamConfig]], prediction: BatchPrediction, samples: int
@@ -298,7 +335,7 @@ class InferenceWorker:
 
     def _blend(
         self, job: FrameJob, config: StreamConfig, probs: torch.Tensor, member: torch.Tensor | None
-    ) -> tuple[HostMaps, dict[str, object]]:
+    ) -> tuple[UncertaintyMaps, dict[str, object]]:
         height, width = job.image.shape[:2]
         header: dict[str, object] = {}
         session = job.session
@@ -310,46 +347,27 @@ class InferenceWorker:
             maps = session.consume(probs, job.timestamp, member, **kwargs)
             buffer_len, frame_index = session.buffer_len, session.frame_index
             header["stream_id"] = session.stream_id
-        host = maps_to_host(maps, (height, width), job.maps)
-        host.buffer_len = buffer_len
         header.update(
             frame_index=frame_index, mode=config.mode.value, timestamp=job.timestamp, width=width, height=height,
             buffer_len=buffer_len,
         )
         if session is not None:
             header["dropped"] = session.stats.dropped
-        return host, header
+        return maps, header
 
     def _finish(
-        self, job: FrameJob, mode: Mode, host: HostMaps, header: dict[str, object], timing: dict[str, float]
+        self, job: FrameJob, mode: Mode, hosts: list[HostMaps], header: dict[str, object], timing: dict[str, float]
     ) -> None:
         try:
-            t0 = time.perf_counter()
-            text = png = frame_b64 = None
-            if job.fmt == "png":
-                assert self.segmenter is not None
-                png = overlay_png(job.image, host, self.segmenter.meta.palette)
-            elif job.fmt == "none":  # nobody reads the images (a pulled stream without watchers)
-                fields = {"summary": {"mean_uncertainty": host.mean_uncertainty, "low_confidence": host.low_confidence}}
-            else:
-                fields = result_fields(host, job.maps)
-                if job.include_frame:
-                    frame_b64 = b64_jpeg(job.image)
-            now = time.perf_counter()
-            timing["encode"] = (now - t0) * 1000.0
-            timing["total"] = (now - job.received) * 1000.0
-            if png is None:
-                text = result_text(header, fields, timing)
-            result = FrameResult(
-                stream_id=job.session.stream_id if job.session is not None else None,
-                mode=mode, frame_index=int(header["frame_index"]),  # type: ignore[call-overload]
-                mean_uncertainty=host.mean_uncertainty, low_confidence=host.low_confidence,
-                timing_ms=timing, text=text, png=png, frame_b64=frame_b64,
-            )
+            assert self.segmenter is not None
+            result = encode_result(job, mode, hosts, header, timing, self.segmenter.meta.palette)
         except Exception as exc:
             log.exception("encoding failed for stream %s", job.key)
             _fail(job, exc)
             return
+        finally:
+            for done in hosts:
+                done.done()
         self.metrics.count_frame(mode.value)
         self.metrics.observe_timing(timing)
         _resolve(job, result)

@@ -3,7 +3,8 @@
 Three tasks per connection: the receiver reads messages (binary frames go into a one-frame slot —
 a newer frame replaces a waiting one, counted as dropped — and control messages are answered); the
 processor decodes the slot's frame in the decode pool and submits it to the worker; the sender
-writes results in frame order (and every other message: it is the only writer).
+writes results in frame order (and every other message: it is the only writer). Results go out as
+protocol 1 JSON text or, when the client connected with ``protocol=2``, as binary result frames.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from server import wire_json
 from server.errors import PROTOCOL, InvalidParameters, MalformedMessage, ServiceError, describe
 from server.jobs import FrameJob, FrameResult
-from server.params import config_changes, config_dict, parse_maps
+from server.params import WireOptions, config_changes, config_dict, parse_maps
 from server.runtime import Runtime
 from server.streams import StreamEntry
 
@@ -38,7 +39,8 @@ class _Pending:
 
 class PushConnection:
     def __init__(
-        self, ws: WebSocket, runtime: Runtime, entry: StreamEntry, maps: tuple[str, ...], changes: dict[str, Any]
+        self, ws: WebSocket, runtime: Runtime, entry: StreamEntry, maps: tuple[str, ...], changes: dict[str, Any],
+        wire: WireOptions | None = None,
     ) -> None:
         self.ws = ws
         self.runtime = runtime
@@ -54,6 +56,7 @@ class PushConnection:
         self._close: tuple[int, str] = (1000, "")
         self._outbox: asyncio.Queue[str | asyncio.Future[FrameResult | None]] = asyncio.Queue(OUTBOX)
         self._malformed = 0
+        self.wire = wire or WireOptions()
 
     def request_close(self, code: int, reason: str) -> None:
         """Close after the frames already submitted are answered (stream deleted, shutdown, 4400)."""
@@ -165,10 +168,13 @@ class PushConnection:
                 continue
             changes, reset = self._changes, self._reset
             self._changes, self._reset = {}, False
+            demand = self.entry.hub.demand
+            binary = self.wire.protocol == 2
             job = FrameJob(
                 frame.image, pending.timestamp, pending.received, session=self.entry.session, changes=changes,
                 maps=self._maps, droppable=True, reset=reset, decode_ms=frame.decode_ms,
-                include_frame=self.entry.hub.demand == "json+frame",
+                include_frame=demand == "json+frame", fmt="binary" if binary else "json", size=self.wire.size,
+                map_dtype=self.wire.map_dtype, also_json=binary and demand != "none",
             )
             try:
                 future = self.runtime.submit(job)
@@ -184,15 +190,17 @@ class PushConnection:
         while True:
             item = await self._outbox.get()
             try:
-                text = item if isinstance(item, str) else await self._answer(item)
-                if text is not None:
-                    await self.ws.send_text(text)
+                reply = item if isinstance(item, str) else await self._answer(item)
+                if isinstance(reply, bytes):
+                    await self.ws.send_bytes(reply)
+                elif reply is not None:
+                    await self.ws.send_text(reply)
             except (WebSocketDisconnect, RuntimeError):
                 return  # the client is gone; run() cleans up
             finally:
                 self._outbox.task_done()
 
-    async def _answer(self, future: asyncio.Future[FrameResult | None]) -> str | None:
+    async def _answer(self, future: asyncio.Future[FrameResult | None]) -> str | bytes | None:
         try:
             result = await future
         except ServiceError as exc:
@@ -203,7 +211,7 @@ class PushConnection:
         if result is None:
             return None  # dropped for a newer frame
         self.runtime.deliver(result)
-        return result.text
+        return result.data if result.data is not None else result.text
 
     def _cancel_outbox(self) -> None:
         while not self._outbox.empty():
@@ -217,9 +225,13 @@ class PushConnection:
         except (TypeError, ValueError):
             config = self.entry.session.config
         limits = {"max_frame_bytes": self.runtime.limits.max_bytes, "max_frame_pixels": self.runtime.limits.max_pixels}
+        limits["max_output_pixels"] = self.runtime.settings.max_output_pixels
+        extra: dict[str, Any] = {}
+        if self.wire.protocol == 2:
+            extra["results"] = {"size": self.wire.size, "map_dtype": self.wire.map_dtype}
         return _message(
             "hello", stream_id=self.entry.stream_id, model=self.runtime.model_info(), config=config_dict(config),
-            maps=list(self._maps), limits=limits,
+            maps=list(self._maps), limits=limits, protocol=self.wire.protocol, **extra,
         )
 
 

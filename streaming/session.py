@@ -55,6 +55,7 @@ class StreamSession:
         self.config = config
         self._smoother = self._build_smoother(config)
         self._blur = self._build_blur(config)
+        self._scratch: torch.Tensor | None = None  # the entropy's work space in dnn/bnn, made on first use
 
     def _build_smoother(self, config: StreamConfig) -> TemporalSmoother | MotionSmoother | RunningMotionSmoother:
         importance = Importance(config.tau, Clock(config.clock))
@@ -131,8 +132,10 @@ class StreamSession:
                 self.stats.cuts += int(self._smoother.last_cut)
                 return maps
             return self._smoother.push(probs, timestamp, self.frame_index, member_entropy)
-        expected = entropy(probs, dim=0) if member_entropy is None else member_entropy
-        return uncertainty_maps(probs.float(), expected.float())
+        if self._scratch is None or self._scratch.shape != probs.shape:
+            self._scratch = torch.empty(probs.shape, device=probs.device, dtype=torch.float32)
+        expected = entropy(probs, dim=0, scratch=self._scratch) if member_entropy is None else member_entropy
+        return uncertainty_maps(probs.float(), expected.float(), self._scratch)
 
     def touch(self) -> None:
         self.stats.last_seen = time.monotonic()

@@ -9,6 +9,10 @@ Two forms:
   window, reads K·C·h·w values per frame;
 - incremental (``capacity`` = 0): the unbounded exponential sum kept as a running state,
   M_t = p_t + d·M_{t-1} with d = exp(-(s_t - s_{t-1}) / tau), reading C·h·w values per frame.
+
+Both blend in place: the blended distribution and the entropy's work space are allocated once (on
+the first push, on the thread that pushes), so a frame allocates nothing of size C·h·w. The maps a
+push returns hold the blended distribution in that buffer: it is valid until the next push.
 """
 
 from __future__ import annotations
@@ -41,11 +45,23 @@ class TemporalSmoother:
             PredictionBuffer(capacity, num_classes, size, device, dtype) if capacity > 0 else None
         )
         if self._buffer is None:
-            self._sum_probs = torch.zeros((num_classes, *size), device=device, dtype=torch.float32)
-            self._sum_entropy = torch.zeros(size, device=device, dtype=torch.float32)
+            self._sum_probs = torch.empty((num_classes, *size), device=device, dtype=torch.float32)
+            self._sum_entropy = torch.empty(size, device=device, dtype=torch.float32)
             self._sum_weight = 0.0
             self._count = 0
+        self._shape = (num_classes, *size)
+        self._dtype = dtype if self._buffer is not None else torch.float32
+        self._work: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._last = LastFrame()
+
+    def _workspace(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(blended probabilities, blended entropy, float32 entropy scratch), made on first use."""
+        if self._work is None:
+            shape = self._shape
+            self._work = (torch.empty(shape, device=self.device, dtype=self._dtype),
+                          torch.empty(shape[1:], device=self.device, dtype=self._dtype),
+                          torch.empty(shape, device=self.device, dtype=torch.float32))
+        return self._work
 
     def __len__(self) -> int:
         """How many predictions the current blend holds (for the incremental form: since the reset)."""
@@ -93,12 +109,13 @@ class TemporalSmoother:
     ) -> UncertaintyMaps:
         buffer = self._buffer
         assert buffer is not None
-        buffer.push(probs, timestamp, frame_index, member_entropy)
+        blended, expected, scratch = self._workspace()
+        buffer.push(probs, timestamp, frame_index, member_entropy, scratch)
         weights = self.weights(timestamp, frame_index).to(self.device, buffer.probs.dtype, non_blocking=True)
         k = buffer.capacity
-        blended = torch.mm(weights.view(1, k), buffer.probs.view(k, -1)).view(buffer.probs.shape[1:])
-        expected = torch.mm(weights.view(1, k), buffer.entropies.view(k, -1)).view(buffer.entropies.shape[1:])
-        return uncertainty_maps(blended.float(), expected.float())
+        torch.mm(weights.view(1, k), buffer.probs.view(k, -1), out=blended.view(1, -1))
+        torch.mm(weights.view(1, k), buffer.entropies.view(k, -1), out=expected.view(1, -1))
+        return uncertainty_maps(blended.float(), expected.float(), scratch)
 
     def _push_incremental(
         self, probs: torch.Tensor, timestamp: float, frame_index: int, member_entropy: torch.Tensor | None
@@ -106,10 +123,17 @@ class TemporalSmoother:
         decay = 0.0 if self._count == 0 or self._last.time is None else self._last.decay(
             timestamp, frame_index, self.importance
         )
-        member = entropy(probs, dim=0) if member_entropy is None else member_entropy.float()
-        self._sum_probs.mul_(decay).add_(probs.float())
-        self._sum_entropy.mul_(decay).add_(member)
+        blended, expected, scratch = self._workspace()
+        member = entropy(probs, dim=0, scratch=scratch) if member_entropy is None else member_entropy.float()
+        if self._count == 0:  # the first frame (or after a reset): the sums start here, not from memory
+            self._sum_probs.copy_(probs)
+            self._sum_entropy.copy_(member)
+        else:
+            self._sum_probs.mul_(decay).add_(probs)
+            self._sum_entropy.mul_(decay).add_(member)
         self._sum_weight = self._sum_weight * decay + 1.0
         self._count += 1
         inv = 1.0 / self._sum_weight
-        return uncertainty_maps(self._sum_probs * inv, self._sum_entropy * inv)
+        torch.mul(self._sum_probs, inv, out=blended)
+        torch.mul(self._sum_entropy, inv, out=expected)
+        return uncertainty_maps(blended, expected, scratch)

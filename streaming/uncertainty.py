@@ -14,8 +14,14 @@ import torch
 _EPS = 1e-12
 
 
-def entropy(probs: torch.Tensor, dim: int = -3) -> torch.Tensor:
-    """Shannon entropy (nats) along the class dimension; 0·log 0 counts as 0."""
+def entropy(probs: torch.Tensor, dim: int = -3, scratch: torch.Tensor | None = None) -> torch.Tensor:
+    """Shannon entropy (nats) along the class dimension; 0·log 0 counts as 0.
+
+    ``scratch``: a float32 tensor of ``probs``' shape to work in (no allocation of that size).
+    """
+    if scratch is not None:
+        torch.clamp(probs, min=_EPS, out=scratch)
+        return scratch.log_().mul_(probs).sum(dim=dim).neg_()
     p = probs.float() if probs.dtype in (torch.float16, torch.bfloat16) else probs
     return -(p * torch.log(p.clamp_min(_EPS))).sum(dim=dim)
 
@@ -60,10 +66,30 @@ class UncertaintyMaps:
 MAP_NAMES = ("entropy", "confidence", "mutual_info", "expected_entropy")
 
 
-def uncertainty_maps(probs: torch.Tensor, expected_entropy: torch.Tensor) -> UncertaintyMaps:
-    """Maps from a predictive distribution ``(C, h, w)`` and its members' mean entropy ``(h, w)``."""
-    confidence, labels = probs.max(dim=0)
-    predictive = entropy(probs, dim=0)
+def class_max(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``probs.max(dim=0)`` of a ``(C, h, w)`` tensor: the values and the first index of the maximum.
+
+    On CPU ``max`` with indices over the (outer, strided) class axis is slow; ``amax`` is not, and
+    the index then follows from C comparisons against it (the lowest class wins ties, as in ``max``).
+    """
+    if probs.device.type != "cpu" or probs.shape[0] > 64:
+        return probs.max(dim=0)
+    values = probs.amax(dim=0)
+    labels = torch.zeros(values.shape, dtype=torch.long, device=probs.device)
+    equal = torch.empty(values.shape, dtype=torch.bool, device=probs.device)
+    for c in range(probs.shape[0] - 1, -1, -1):  # down to 0: the lowest class equal to the maximum wins
+        torch.eq(probs[c], values, out=equal)
+        labels.masked_fill_(equal, c)
+    return values, labels
+
+
+def uncertainty_maps(
+    probs: torch.Tensor, expected_entropy: torch.Tensor, scratch: torch.Tensor | None = None
+) -> UncertaintyMaps:
+    """Maps from a predictive distribution ``(C, h, w)`` and its members' mean entropy ``(h, w)``
+    (``scratch``: see ``entropy``)."""
+    confidence, labels = class_max(probs)
+    predictive = entropy(probs, dim=0, scratch=scratch)
     mutual_info = (predictive - expected_entropy).clamp_min(0.0)
     return UncertaintyMaps(
         probs=probs,

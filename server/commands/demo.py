@@ -6,13 +6,14 @@ and ``summary.json`` (frames, fps, latency, dropped). Needs no camera, GPU or ne
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import time
 from pathlib import Path
 
-DEFAULT_SOURCE = "synthetic:street?seed=7&w=480&h=360&fps=15"
+from vqseg_client.demo import DEFAULT_SOURCE, still_indices
+
+__all__ = ["DEFAULT_SOURCE", "configure", "run", "still_indices"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,19 +28,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ready-timeout", type=float, default=180.0, help="seconds to wait for the server (180)")
 
 
-def still_indices(frames: int, count: int) -> tuple[int, ...]:
-    """``count`` frame indices spread over the run, the last one near its end."""
-    if count <= 0 or frames <= 0:
-        return ()
-    return tuple(sorted({min(frames - 1, round(frames * (i + 1) / count) - 1) for i in range(count)}))
-
-
 def run(args: argparse.Namespace) -> int:
     from models import default_checkpoint_path
-    from server.client import StreamClient, StreamClientError
-    from server.client_outputs import Outputs, stream_to_outputs
-    from server.commands.stream import reporter
-    from server.local_server import LocalServer, ServerStartError
+    from vqseg_client.client import StreamClientError
+    from vqseg_client.demo import run_demo_client
+    from vqseg_client.local_server import LocalServer, ServerStartError
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.frames < 1:
@@ -63,27 +56,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(f"server ready in {server.ready_seconds:.1f}s; streaming {args.frames} frames of {args.source}",
               flush=True)
-        client = StreamClient(server.ws_url, "demo", params={"mode": args.mode})
-        outputs = Outputs(video=out / "overlay.mp4", stills_dir=out, stills=still_indices(args.frames, args.stills),
-                          report=reporter(quiet=False))
         try:
-            stats = asyncio.run(stream_to_outputs(client, args.source, outputs, max_frames=args.frames))
+            demo = run_demo_client(server.ws_url, args.source, out, args.frames, mode=args.mode, stills=args.stills)
         except StreamClientError as exc:
             print(f"\nvqseg demo: {exc}")
             return 1
     finally:
         code = server.stop()
+    stats, outputs = demo.stats, demo.outputs
     figures = stats.to_dict()
     summary = {
-        "source": args.source,
-        "model": client.model.get("name"),
-        "device": client.model.get("device"),
-        "mode": (client.hello or {}).get("config", {}).get("mode", args.mode),
-        "frames": stats.results,
-        "fps": figures["fps"],
-        "latency_ms": figures["latency_ms"],
-        "dropped": stats.dropped,
-        "client": figures,
+        **demo.summary(args.source, args.mode),
         "server_ready_seconds": round(server.ready_seconds or 0.0, 2),
         "server_stop": {"signal": server.stopped_by, "exit_code": code},
         "wall_seconds": round(time.monotonic() - started, 2),

@@ -1,7 +1,9 @@
-// One WebSocket to the server (docs/protocol.md, version 1): push this browser's camera to
-// /v1/streams/{id}/ws, or watch a stream through /v1/streams/{id}/subscribe.
+// One WebSocket to the server (docs/protocol.md): push this browser's camera to /v1/streams/{id}/ws
+// (results as protocol 2's binary frames), or watch a stream through /v1/streams/{id}/subscribe
+// (protocol 1 JSON).
 
 import { eachFrame, grabFrame } from "./camera.js";
+import { isBinaryResult, unpackResult } from "./wire.js";
 
 const MAX_IN_FLIGHT = 2; // camera frames sent and not yet answered; more would only wait on the server
 const STALE_MS = 5000; // a sent frame with no answer after this long was lost
@@ -25,7 +27,11 @@ export class StreamLink {
   constructor(url, role, on, { video = null, frameWidth = () => 0 } = {}) {
     Object.assign(this, { role, on, video, frameWidth, pending: [], heldBack: 0, stopFrames: null });
     this.ws = new WebSocket(url);
-    this.ws.onmessage = (event) => this.receive(JSON.parse(event.data));
+    this.ws.binaryType = "arraybuffer";
+    this.ws.onmessage = (event) => {
+      if (typeof event.data === "string") this.receive(JSON.parse(event.data));
+      else if (isBinaryResult(event.data)) this.receive(unpackResult(event.data));
+    };
     this.ws.onclose = (event) => {
       this.halt();
       on.close?.(event);

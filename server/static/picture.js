@@ -14,8 +14,18 @@ export class Picture {
     Object.assign(this, { overlayCanvas, heatCanvas, shown: null });
   }
 
-  /** Decode a result message; `frame` is the bitmap we sent (else the result's own `frame` JPEG, if any). */
+  /**
+   * Decode a result message; `frame` is the bitmap we sent (else the result's own `frame` JPEG, if any).
+   * Binary results (protocol 2) carry their arrays already, at the network's resolution: they are
+   * upsampled to the frame's size when drawn.
+   */
   async update(msg, frame) {
+    if (msg.binary) {
+      if (this.shown?.frame && this.shown.frame !== frame) this.shown.frame.close();
+      const { width, height, labels, maps } = msg.binary;
+      this.shown = { width, height, labels, maps, frame, frameWidth: msg.width, frameHeight: msg.height };
+      return;
+    }
     const png = (b64) => decodeGreyPng(base64Bytes(b64));
     const names = Object.keys(msg.maps ?? {});
     const jpeg = msg.frame ? createImageBitmap(new Blob([base64Bytes(msg.frame)], { type: "image/jpeg" })) : null;
@@ -25,7 +35,8 @@ export class Picture {
     if (this.shown?.frame && this.shown.frame !== image) this.shown.frame.close();
     const maps = { entropy: entropy.data };
     names.forEach((name, k) => (maps[name] = extra[k].data));
-    this.shown = { width: labels.width, height: labels.height, labels: labels.data, maps, frame: image };
+    this.shown = { width: labels.width, height: labels.height, labels: labels.data, maps, frame: image,
+      frameWidth: msg.width ?? labels.width, frameHeight: msg.height ?? labels.height };
   }
 
   /**
@@ -35,12 +46,13 @@ export class Picture {
   draw({ lut, opacity, wanted }) {
     const shown = this.shown;
     if (!shown || !lut) return null;
-    const { width, height } = shown;
-    drawOverlay(this.overlayCanvas, shown.frame, labelImage(shown.labels, width, height, lut), opacity);
+    const { width, height, frameWidth, frameHeight } = shown;
+    const size = { width: frameWidth || width, height: frameHeight || height }; // drawn at the frame's size
+    drawOverlay(this.overlayCanvas, shown.frame, labelImage(shown.labels, width, height, lut), opacity, size);
     const name = shown.maps[wanted] ? wanted : "entropy";
     const { invert, auto } = MAPS[name];
     const top = auto ? Math.max(mapMax(shown.maps[name]), 0.01) : 1;
-    drawImageData(this.heatCanvas, heatImage(shown.maps[name], width, height, { invert, top }));
+    drawImageData(this.heatCanvas, heatImage(shown.maps[name], width, height, { invert, top }), size);
     return { name, top };
   }
 

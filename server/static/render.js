@@ -65,9 +65,12 @@ export function fit(canvas, width, height) {
   }
 }
 
-/** Draw the frame (or grey if none) and the label colours over it with opacity `alpha`. */
-export function drawOverlay(canvas, frame, labelsImage, alpha) {
-  const { width, height } = labelsImage;
+/**
+ * Draw the frame (or grey if none) and the label colours over it with opacity `alpha`, at `size`
+ * (default: the labels' size); labels of another size are scaled to it without smoothing (nearest).
+ */
+export function drawOverlay(canvas, frame, labelsImage, alpha, size = labelsImage) {
+  const { width, height } = size;
   fit(canvas, width, height);
   const ctx = canvas.getContext("2d");
   if (frame) ctx.drawImage(frame, 0, 0, width, height);
@@ -75,17 +78,23 @@ export function drawOverlay(canvas, frame, labelsImage, alpha) {
     ctx.fillStyle = "#444";
     ctx.fillRect(0, 0, width, height);
   }
-  const layer = new OffscreenCanvas(width, height);
+  const layer = new OffscreenCanvas(labelsImage.width, labelsImage.height);
   layer.getContext("2d").putImageData(labelsImage, 0, 0);
   ctx.globalAlpha = alpha;
-  ctx.drawImage(layer, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(layer, 0, 0, width, height);
+  ctx.imageSmoothingEnabled = true;
   ctx.globalAlpha = 1;
 }
 
-/** Draw an ImageData on a canvas sized to it. */
-export function drawImageData(canvas, image) {
-  fit(canvas, image.width, image.height);
-  canvas.getContext("2d").putImageData(image, 0, 0);
+/** Draw an ImageData on a canvas of `size` (default its own), scaled smoothly when the sizes differ. */
+export function drawImageData(canvas, image, size = image) {
+  fit(canvas, size.width, size.height);
+  const ctx = canvas.getContext("2d");
+  if (size.width === image.width && size.height === image.height) return ctx.putImageData(image, 0, 0);
+  const layer = new OffscreenCanvas(image.width, image.height);
+  layer.getContext("2d").putImageData(image, 0, 0);
+  ctx.drawImage(layer, 0, 0, size.width, size.height);
 }
 
 /** A horizontal inferno colour bar. */

@@ -131,7 +131,10 @@ async function startCamera() {
   } catch (error) {
     return setStatus(`camera: ${error.message}`, "error");
   }
-  const query = { ...Object.fromEntries(CONTROLS.map((name) => [name, $(name).value])), maps: requestedMaps().join(",") };
+  // results as protocol 2's binary frames at the network's resolution; float16 maps keep the small
+  // values of mutual information that 8 bits would flatten
+  const query = { ...Object.fromEntries(CONTROLS.map((name) => [name, $(name).value])), maps: requestedMaps().join(","),
+    protocol: 2, map_dtype: "float16" };
   connect("ws", "camera", id, query, { video: $("camera"), frameWidth: () => Number($("send-width").value) });
 }
 

@@ -18,8 +18,8 @@ import pytest
 from server.app import create_app
 from server.serving import make_server
 from server.settings import Settings
-from streaming.sources import open_source
 from tests.server.conftest import STOP_TIMEOUT, LiveServer, launch, start_server, tiny_checkpoint, tiny_loader
+from vqseg_client.sources import open_source
 
 __all__ = ["start_server", "tiny_checkpoint", "tiny_loader"]  # fixtures re-used from tests/server
 

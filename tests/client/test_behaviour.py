@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from server.client import Backoff, StreamClient, StreamClientError
-from server.client_result import FrameResult
-from server.client_sync import stream_results
-from server.local_server import free_port
-from streaming.sources import FrameSource, SourceFrame
 from tests.client.conftest import launch_on
 from tests.server.conftest import LiveServer, ServerFactory
+from vqseg_client.client import Backoff, StreamClient, StreamClientError
+from vqseg_client.local_server import free_port
+from vqseg_client.result import FrameResult
+from vqseg_client.sources import FrameSource, SourceFrame
+from vqseg_client.sync import stream_results
 
 SCENE = "synthetic:street?seed=5&w=96&h=72&fps=15"
 

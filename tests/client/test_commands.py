@@ -80,11 +80,31 @@ def test_bench_quick_writes_json_and_markdown(server: LiveServer, tiny_checkpoin
     assert report["model"]["ring_buffer"]["values"] == 6 * (4 + 1) * 32 * 48
     assert report["server"]["url"] == server.ws_url
     levels = report["server"]["levels"]
-    assert [lv["streams"] for lv in levels] == [1, 2]
+    assert [(lv["format"], lv["streams"]) for lv in levels] == [("binary", 1), ("binary", 2), ("json", 1), ("json", 2)]
+    assert "reference" not in report  # a remote server: no local reference beside it
     for level in levels:
         assert {"fps_total", "fps_per_stream", "latency_ms", "dropped", "served_over_raw", "buffer_bytes_per_stream",
-                "errors"} <= set(level)
+                "stages_ms", "errors"} <= set(level)
         assert level["fps_total"] > 0 and level["latency_ms"]["p50"] > 0 and level["errors"] == []
         assert level["served_over_raw"] == pytest.approx(level["fps_total"] / report["model"]["fps"]["vqbnn"])
+        stages = level["stages_ms"]
+        assert {"decode", "queue", "forward", "blend", "maps", "encode", "total", "outside_forward"} <= set(stages)
+        assert 0 < stages["forward"] <= stages["total"]
     markdown = (out / "bench.md").read_text()
-    assert "| streams | served fps (total) |" in markdown and "| `vqbnn` |" in markdown
+    assert "| format | streams | served fps (total) |" in markdown and "| `vqbnn` |" in markdown
+    assert "| format | streams | decode | queue | forward |" in markdown
+
+
+@pytest.mark.slow
+def test_bench_starts_the_server_and_the_bare_reference(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """Without --server: ``vqseg serve`` and ``benchmarks.bare_endpoint`` as child processes, side by side."""
+    out = tmp_path / "bench"
+    code = main(["bench", "--quick", "--model", str(tiny_checkpoint), "--out", str(out), "--seconds", "2",
+                 "--warmup", "1", "--skip-model", "--formats", "binary", "--streams", "1", "--device", "cpu"])
+    assert code == 0
+    report = json.loads((out / "bench.json").read_text())
+    (served,) = report["server"]["levels"]
+    (reference,) = report["reference"]["levels"]
+    assert reference["streams"] == 1 and reference["fps_total"] > 0 and reference["errors"] == []
+    assert served["served_over_reference"] == pytest.approx(served["fps_total"] / reference["fps_total"])
+    assert "Reference (benchmarks.bare_endpoint" in (out / "bench.md").read_text()

@@ -12,12 +12,12 @@ import cv2
 import numpy as np
 import pytest
 
-from server.client import StreamClient
-from server.client_result import FrameResult
-from server.client_sync import stream_results
-from streaming.sources import open_source
 from tests.client.conftest import CLIP_FPS, CLIP_FRAMES, CLIP_SIZE
 from tests.server.conftest import LiveServer
+from vqseg_client.client import StreamClient
+from vqseg_client.result import FrameResult
+from vqseg_client.sources import open_source
+from vqseg_client.sync import stream_results
 
 
 def collect(client: StreamClient, source: object, **kwargs: object) -> list[FrameResult]:
@@ -27,17 +27,24 @@ def collect(client: StreamClient, source: object, **kwargs: object) -> list[Fram
     return asyncio.run(asyncio.wait_for(go(), 60))
 
 
-def check_maps(result: FrameResult, size: tuple[int, int], classes: int = 4) -> None:
-    width, height = size
+NETWORK = (48, 32)  # the tiny model's output (width, height): protocol 2's maps come at this size
+
+
+def check_maps(result: FrameResult, size: tuple[int, int], classes: int = 4, protocol: int = 2) -> None:
+    assert (result.width, result.height) == size  # the frame's size
+    width, height = NETWORK if protocol == 2 else size
     assert result.labels.shape == (height, width) and result.labels.dtype == np.uint8
+    assert result.labels_at(*size).shape == (size[1], size[0])
     assert int(result.labels.max()) < classes
     assert result.uncertainty.shape == (height, width) and result.uncertainty.dtype == np.float32
     assert 0.0 <= float(result.uncertainty.min()) <= float(result.uncertainty.max()) <= 1.0
     assert result.latency_ms is not None and result.latency_ms > 0
 
 
-def test_video_file_every_frame_in_order_at_the_file_rate(server: LiveServer, video_file: Path) -> None:
-    client = StreamClient(server.ws_url, "file-1", maps=["confidence", "mutual_info"], params={"mode": "vqbnn"})
+@pytest.mark.parametrize("protocol", [2, 1])
+def test_video_file_every_frame_in_order_at_the_file_rate(server: LiveServer, video_file: Path, protocol: int) -> None:
+    client = StreamClient(server.ws_url, f"file-{protocol}", maps=["confidence", "mutual_info"],
+                          params={"mode": "vqbnn"}, protocol=protocol)
     started = time.monotonic()
     results = collect(client, str(video_file))
     elapsed = time.monotonic() - started
@@ -51,7 +58,7 @@ def test_video_file_every_frame_in_order_at_the_file_rate(server: LiveServer, vi
     capture.release()
     assert [r.timestamp for r in results] == pytest.approx(stamps, abs=1e-6)  # the file's own clock
     for r in results:
-        check_maps(r, CLIP_SIZE)
+        check_maps(r, CLIP_SIZE, protocol=protocol)
         assert set(r.maps) == {"confidence", "mutual_info"} and r.image is not None
         assert r.image.shape == (CLIP_SIZE[1], CLIP_SIZE[0], 3)
     assert [r.buffer_len for r in results[:7]] == [1, 2, 3, 4, 5, 6, 6]

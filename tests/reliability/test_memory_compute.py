@@ -10,7 +10,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import pytest
 from websockets.sync.client import connect
 
 from tests.server.conftest import ServerFactory, make_frame
@@ -49,8 +48,6 @@ class PeakRss:
         return (self.peak - self.start) / 1e6
 
 
-@pytest.mark.xfail(strict=True, reason="fixed by issue-15 result path (maps at a bounded output resolution); "
-                   "on this branch server/frame_maps.py still upsamples float maps to 8192x8192")
 def test_an_8192_square_png_keeps_rss_growth_bounded(start_server: ServerFactory) -> None:
     live = start_server(max_frame_bytes=16 * 1024 * 1024, max_frame_pixels=8192 * 8192)
     image = np.zeros((8192, 8192, 3), np.uint8)

@@ -14,9 +14,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from server.local_server import free_port
 from tests.client.conftest import gstreamer_rtsp_missing, start_rtsp, stop_process
 from tests.server.conftest import ServerFactory
+from vqseg_client.local_server import free_port
 
 pytestmark = pytest.mark.rtsp
 

@@ -148,3 +148,25 @@ def test_fp16_buffer_stays_close_to_fp32() -> None:
         mb = b.push(probs[i], 0.05 * i, i)
     torch.testing.assert_close(ma.probs, mb.probs, atol=2e-3, rtol=0)
     assert b.nbytes * 2 == a.nbytes
+
+
+@pytest.mark.parametrize("k", [0, 3])
+def test_blend_runs_in_place_in_buffers_made_once(k: int) -> None:
+    """Every push writes the blend into the same preallocated buffer (no C·h·w allocation per frame),
+    and the values stay those of the brute-force blend; an incremental blend after a reset starts clean."""
+    probs = random_probs(6, seed=3)
+    times = [0.1 * i for i in range(6)]
+    s = smoother(k, tau=0.1)
+    pointers = set()
+    for i in range(6):
+        maps = s.push(probs[i], times[i], i)
+        pointers.add(maps.probs.data_ptr())
+        lo = 0 if k == 0 else max(0, i - k + 1)
+        mean, expected, _ = brute_force(list(probs[lo : i + 1]), times[lo : i + 1], times[i], 0.1)
+        assert torch.allclose(maps.probs.double(), mean, atol=1e-5)
+        assert torch.allclose(maps.expected_entropy.double(), expected, atol=1e-5)
+        assert torch.allclose(maps.entropy.double(), entropy(mean, dim=0), atol=1e-5)
+    assert len(pointers) == 1
+    s.reset()
+    maps = s.push(probs[0], 5.0, 0)
+    assert torch.allclose(maps.probs, probs[0], atol=1e-6) and torch.isfinite(maps.entropy).all()

@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from server.app import STATIC, create_app
 from server.settings import Settings
 
-FILES = ("index.html", "viewer.css", "viewer.js", "link.js", "camera.js", "picture.js", "png.js", "render.js")
+FILES = ("index.html", "viewer.css", "viewer.js", "link.js", "camera.js", "picture.js", "png.js", "render.js",
+         "wire.js")
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from server.client import StreamClient
-from server.client_result import ClientStats, FrameResult
-from server.render_client import ResultPainter, VideoWriter, save_png, status_line
+from vqseg_client.client import StreamClient
+from vqseg_client.render import ResultPainter, VideoWriter, save_png, status_line
+from vqseg_client.result import ClientStats, FrameResult
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """Pictures of streaming results for people: frame | label overlay | uncertainty heat map, plus a legend.
 
-Used by ``vqseg stream --show/--out`` and ``vqseg demo``; built on ``streaming.render``.
+Used by ``vqseg stream --show/--out`` and ``vqseg demo``. Maps that came at the network's resolution
+(protocol 2) are upsampled here, for display only: labels nearest, heat maps bilinearly.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from server.client_result import FrameResult
-from streaming.render import caption, heatmap, legend, overlay, side_by_side
+from vqseg_client.drawing import caption, heatmap, legend, overlay, side_by_side
+from vqseg_client.result import FrameResult
 
 
 class ResultPainter:
@@ -33,17 +34,17 @@ class ResultPainter:
 
     def panel(self, result: FrameResult, text: str = "") -> np.ndarray:
         """``frame | overlay | heat map | legend`` (RGB uint8); the frame is black if it was not kept."""
-        labels, uncertainty = result.labels, result.uncertainty
-        height, width = labels.shape[:2]
+        if result.image is not None:
+            height, width = result.image.shape[:2]
+        else:
+            height, width = (result.height, result.width) if result.width else result.labels.shape[:2]
+        scale = min(1.0, self.max_height / height)
+        width, height = max(1, round(width * scale)), max(1, round(height * scale))
         image = result.image if result.image is not None else np.zeros((height, width, 3), np.uint8)
         if image.shape[:2] != (height, width):
             image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-        scale = min(1.0, self.max_height / height)
-        if scale < 1.0:
-            size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            labels = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
-            uncertainty = cv2.resize(uncertainty, size, interpolation=cv2.INTER_LINEAR)
+        labels = result.labels_at(width, height)
+        uncertainty = result.map_at(result.uncertainty, width, height)
         mean = float(result.summary.get("mean_uncertainty", float(np.mean(result.uncertainty))))
         panels = [image, overlay(image, labels, self.palette), heatmap(uncertainty)]
         captions = [

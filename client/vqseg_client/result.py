@@ -1,7 +1,8 @@
 """What the streaming client hands back: one decoded result per frame, and the stream's running figures.
 
-The server's ``result`` message (docs/protocol.md, version 1) carries base64 PNGs: an 8-bit label map
-and 16-bit maps whose ``value / 65535`` is the map in [0, 1]. ``decode_result`` turns it into numpy.
+Protocol 2 (the default) sends each result as one binary message: a JSON header and raw arrays at the
+network's output resolution (``decode_binary``). Protocol 1 sends JSON with base64 PNGs: an 8-bit label
+map and 16-bit maps whose ``value / 65535`` is the map in [0, 1] (``decode_result``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-PROTOCOL = 1
+from vqseg_client.wire import PROTOCOL_BINARY, PROTOCOL_JSON, unpack
+
+PROTOCOL = PROTOCOL_BINARY  # what this client asks for by default
+PROTOCOLS = (PROTOCOL_JSON, PROTOCOL_BINARY)
 
 
 def decode_png(data: str) -> np.ndarray:
@@ -36,8 +40,11 @@ def decode_map(data: str) -> np.ndarray:
 class FrameResult:
     """One processed frame.
 
-    ``labels`` is ``uint8 (H, W)`` class indices; ``uncertainty`` is the normalised predictive entropy
-    ``H[P_t] / log C`` as ``float32 (H, W)`` in [0, 1]; ``maps`` holds the extra maps asked for.
+    ``labels`` is ``uint8 (h, w)`` class indices; ``uncertainty`` is the normalised predictive entropy
+    ``H[P_t] / log C`` as ``float32 (h, w)`` in [0, 1]; ``maps`` holds the extra maps asked for.
+    ``(h, w)`` is the size the server sent the maps at: the network's output resolution with protocol 2
+    (unless the client asked for the frame's size), the frame's size (within the server's budget) with
+    protocol 1. ``width``/``height`` are the frame's; ``labels_at``/``map_at`` upsample for display.
     ``latency_ms`` runs from the moment the client took the frame (before JPEG encoding) to the
     moment its result arrived. ``image`` is the RGB frame that was sent (None if the client did not
     send it itself, e.g. another connection on the same stream).
@@ -53,26 +60,71 @@ class FrameResult:
     mode: str
     summary: dict[str, float]
     timing_ms: dict[str, float]
+    width: int = 0
+    height: int = 0
     latency_ms: float | None = None
     source_index: int | None = None
     image: np.ndarray | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def labels_at(self, width: int, height: int) -> np.ndarray:
+        """The label map resized (nearest) to ``width`` x ``height``."""
+        if self.labels.shape[:2] == (height, width):
+            return self.labels
+        return cv2.resize(self.labels, (width, height), interpolation=cv2.INTER_NEAREST)
 
-def decode_result(message: dict[str, Any]) -> FrameResult:
-    """A ``result`` message to a ``FrameResult`` (latency and image are filled in by the client)."""
+    def map_at(self, values: np.ndarray, width: int, height: int) -> np.ndarray:
+        """A float map (``uncertainty`` or one of ``maps``) resized bilinearly to ``width`` x ``height``."""
+        if values.shape[:2] == (height, width):
+            return values
+        return cv2.resize(values, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _as_float(values: np.ndarray) -> np.ndarray:
+    if values.dtype == np.uint8:
+        return values.astype(np.float32) / 255.0
+    if values.dtype == np.uint16:
+        return values.astype(np.float32) / 65535.0
+    return values.astype(np.float32)
+
+
+def decode_binary(data: bytes | bytearray | memoryview) -> FrameResult:
+    """A protocol-2 binary result to a ``FrameResult`` (maps as float32 in [0, 1])."""
+    header, arrays = unpack(data)
+    if "labels" not in arrays or "entropy" not in arrays:
+        raise ValueError("binary result without labels or entropy arrays")
+    asked = list(header.get("maps") or [])
+    maps = {name: _as_float(a) for name, a in arrays.items() if name not in ("labels", "entropy") or name in asked}
+    maps.pop("labels", None)
+    return _result(header, np.array(arrays["labels"]), _as_float(arrays["entropy"]), maps)
+
+
+def _result(message: dict[str, Any], labels: np.ndarray, uncertainty: np.ndarray,
+            maps: dict[str, np.ndarray]) -> FrameResult:
     return FrameResult(
         frame_index=int(message.get("frame_index", 0)),
         timestamp=float(message.get("timestamp", 0.0)),
-        labels=decode_png(message["labels"]),
-        uncertainty=decode_map(message["uncertainty"]),
-        maps={name: decode_map(data) for name, data in (message.get("maps") or {}).items()},
+        labels=labels,
+        uncertainty=uncertainty,
+        maps=maps,
         dropped=int(message.get("dropped", 0)),
         buffer_len=int(message.get("buffer_len", 1)),
         mode=str(message.get("mode", "")),
         summary={k: float(v) for k, v in (message.get("summary") or {}).items()},
         timing_ms={k: float(v) for k, v in (message.get("timing_ms") or {}).items()},
+        width=int(message.get("width", labels.shape[1])),
+        height=int(message.get("height", labels.shape[0])),
         raw={k: v for k, v in message.items() if k not in ("labels", "uncertainty", "maps", "frame")},
+    )
+
+
+def decode_result(message: dict[str, Any]) -> FrameResult:
+    """A protocol-1 ``result`` message to a ``FrameResult`` (latency and image are filled in by the client)."""
+    return _result(
+        message,
+        decode_png(message["labels"]),
+        decode_map(message["uncertainty"]),
+        {name: decode_map(data) for name, data in (message.get("maps") or {}).items()},
     )
 
 

@@ -22,9 +22,10 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from server.client_feed import FrameFeed
-from server.client_result import ClientStats, FrameResult, decode_result
-from streaming.sources import SourceFrame
+from vqseg_client.feed import FrameFeed
+from vqseg_client.result import ClientStats, FrameResult, decode_binary, decode_result
+from vqseg_client.sources import SourceFrame
+from vqseg_client.wire import is_binary_result
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,8 @@ class FrameExchange:
             self._room.notify_all()
 
     async def _handle(self, text: str | bytes, received: float) -> FrameResult | None:
+        if isinstance(text, bytes) and is_binary_result(text):  # protocol 2: a result, raw arrays
+            return await self._answered(await asyncio.to_thread(decode_binary, text), received)
         try:
             message = json.loads(text)
         except ValueError:
@@ -191,11 +194,7 @@ class FrameExchange:
             return None
         kind = message.get("type")
         if kind == "result":
-            result = await asyncio.to_thread(decode_result, message)
-            self._match(result, received)
-            self.stats.record(result)
-            await self._free()
-            return result
+            return await self._answered(await asyncio.to_thread(decode_result, message), received)
         if kind == "error":
             log.warning("server refused a frame: %s: %s", message.get("code"), message.get("message"))
             if self.pending:
@@ -203,6 +202,12 @@ class FrameExchange:
                 self.stats.refused += 1
                 await self._free()
         return None  # hello, acks, pongs and unknown messages (protocol: ignore what you do not know)
+
+    async def _answered(self, result: FrameResult, received: float) -> FrameResult:
+        self._match(result, received)
+        self.stats.record(result)
+        await self._free()
+        return result
 
     def _match(self, result: FrameResult, received: float) -> None:
         position = next((i for i, p in enumerate(self.pending) if _same_time(p.timestamp, result.timestamp)), None)

@@ -1,4 +1,4 @@
-"""A Python client for ``vqseg serve``: push a video to ``/v1/streams/{id}/ws`` and get results back.
+"""The stream client: push a video to ``vqseg serve``'s ``/v1/streams/{id}/ws`` and get results back.
 
 Usage (asyncio)::
 
@@ -6,11 +6,13 @@ Usage (asyncio)::
         async for result in client.stream("synthetic:street?seed=7", max_frames=60):
             print(result.frame_index, result.latency_ms, result.uncertainty.mean())
 
-``server.client_sync.stream_results`` wraps the same for plain (non-async) code. Each frame is a
-``{"type": "frame", "timestamp": ...}`` control message followed by the JPEG (docs/protocol.md,
-version 1). At most ``max_in_flight`` frames wait for their results; see ``server.client_feed`` for
-pacing. If the connection drops (server restart, network), the client reconnects with exponential
-backoff, resets the stream's buffer and carries on from the source's next frame.
+``vqseg_client.stream_results`` wraps the same for plain (non-async) code. Each frame is a
+``{"type": "frame", "timestamp": ...}`` control message followed by the JPEG (docs/protocol.md);
+results come back as protocol-2 binary messages (raw arrays at the network's resolution) unless
+``protocol=1`` asks for the JSON/PNG form. At most ``max_in_flight`` frames wait for their results;
+see ``vqseg_client.feed`` for pacing. If the connection drops (server restart, network), the client
+reconnects with exponential backoff, resets the stream's buffer and carries on from the source's next
+frame.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ from urllib.parse import quote, urlencode
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from server.client_exchange import FrameExchange
-from server.client_feed import FrameFeed
-from server.client_result import PROTOCOL, ClientStats, FrameResult
-from streaming.sources import FrameSource, SourceFrame, open_source
+from vqseg_client.exchange import FrameExchange
+from vqseg_client.feed import FrameFeed
+from vqseg_client.result import PROTOCOL, PROTOCOLS, ClientStats, FrameResult
+from vqseg_client.sources import FrameSource, SourceFrame, open_source
+
+SIZES = ("network", "frame")
+MAP_DTYPES = ("float16", "uint8")
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +88,10 @@ class StreamClient:
         backoff: reconnect policy.
         open_timeout: seconds to open the connection and receive ``hello``.
         result_timeout: seconds after which an unanswered frame is given up (its slot freed).
+        protocol: 2 (binary results, default) or 1 (JSON with base64 PNGs, always at the frame's size).
+        size: protocol 2: ``network`` (maps at the network's output resolution, default; upsample for
+            display with ``FrameResult.labels_at``) or ``frame`` (the server upsamples, within its budget).
+        map_dtype: protocol 2: ``float16`` (default) or ``uint8`` (value / 255) for the uncertainty maps.
     """
 
     def __init__(
@@ -98,11 +107,19 @@ class StreamClient:
         backoff: Backoff | None = None,
         open_timeout: float = 10.0,
         result_timeout: float = 30.0,
+        protocol: int = PROTOCOL,
+        size: str = "network",
+        map_dtype: str = "float16",
     ) -> None:
         if not 1 <= jpeg_quality <= 100:
             raise ValueError(f"jpeg_quality must be in 1..100, got {jpeg_quality}")
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol}")
+        if size not in SIZES or map_dtype not in MAP_DTYPES:
+            raise ValueError(f"size must be one of {SIZES} and map_dtype one of {MAP_DTYPES}")
+        self.protocol, self.size, self.map_dtype = protocol, size, map_dtype
         self.server = server.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         self.stream_id = stream_id or f"client-{uuid.uuid4().hex[:12]}"
         self.api_key = api_key
@@ -123,6 +140,8 @@ class StreamClient:
         query = {k: str(v) for k, v in self.params.items()}
         if self.maps:
             query["maps"] = ",".join(self.maps)
+        if self.protocol != 1:
+            query.update(protocol=str(self.protocol), size=self.size, map_dtype=self.map_dtype)
         tail = f"?{urlencode(query)}" if query else ""
         return f"{self.server}/v1/streams/{quote(self.stream_id, safe='')}/ws{tail}"
 
@@ -193,7 +212,7 @@ class StreamClient:
     async def _open(self) -> ClientConnection:
         headers = {"X-API-Key": self.api_key} if self.api_key else None
         try:
-            ws = await connect(self.url, additional_headers=headers, max_size=None,
+            ws = await connect(self.url, additional_headers=headers, max_size=None, compression=None,
                                open_timeout=self.open_timeout, ping_interval=20, ping_timeout=20)
         except InvalidStatus as exc:
             status = exc.response.status_code
@@ -213,9 +232,9 @@ class StreamClient:
         if hello.get("type") != "hello":
             await ws.close()
             raise StreamClientError(f"expected a hello message, got {str(hello)[:120]}")
-        if hello.get("protocol") != PROTOCOL:
+        if hello.get("protocol") not in PROTOCOLS:  # an older server answers 1 to a request for 2: fine
             await ws.close()
-            raise StreamClientError(f"server speaks protocol {hello.get('protocol')}; this client speaks {PROTOCOL}")
+            raise StreamClientError(f"server speaks protocol {hello.get('protocol')}; this client speaks {PROTOCOLS}")
         self.hello = hello
         log.info("stream %s connected to %s", self.stream_id, self.server)
         return ws
@@ -241,8 +260,9 @@ def _close_text(exc: ConnectionClosed) -> str:
 
 def _close(feed: FrameFeed, source: object) -> None:
     """Stop the feed, then release a source this client opened (unless its reader is stuck in a read)."""
-    if feed.close() and isinstance(source, FrameSource):
-        source.close()
+    close = getattr(source, "close", None)
+    if feed.close() and callable(close):
+        close()
 
 
 __all__ = ["Backoff", "FrameResult", "StreamClient", "StreamClientError"]

@@ -1,4 +1,5 @@
-"""``vqseg serve`` as a child process on 127.0.0.1, for ``vqseg demo`` and ``vqseg bench``.
+"""``vqseg serve`` as a child process on 127.0.0.1, for ``vqseg demo`` and ``vqseg bench`` (needs the
+server installed in the same interpreter; the client itself does not).
 
 ``LocalServer`` starts the real server (its own interpreter, so its CPU work does not share the
 caller's GIL), waits until ``/readyz`` answers 200, and stops it gracefully: SIGINT (the server
@@ -15,10 +16,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from types import TracebackType
-
-import httpx
 
 log = logging.getLogger(__name__)
 
@@ -99,19 +100,19 @@ class LocalServer:
 
     def _wait_ready(self, started: float) -> None:
         assert self.process is not None
-        with httpx.Client(base_url=self.url, timeout=2.0) as http:
-            while True:
-                code = self.process.poll()
-                if code is not None:
-                    raise ServerStartError(f"vqseg serve exited with code {code}{self._log_hint()}")
-                if time.monotonic() - started > self.ready_timeout:
-                    raise ServerStartError(f"vqseg serve not ready after {self.ready_timeout:.0f}s{self._log_hint()}")
-                try:
-                    if http.get("/readyz").status_code == 200:
+        while True:
+            code = self.process.poll()
+            if code is not None:
+                raise ServerStartError(f"vqseg serve exited with code {code}{self._log_hint()}")
+            if time.monotonic() - started > self.ready_timeout:
+                raise ServerStartError(f"vqseg serve not ready after {self.ready_timeout:.0f}s{self._log_hint()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2.0) as response:
+                    if response.status == 200:
                         return
-                except httpx.HTTPError:
-                    pass  # not listening yet
-                time.sleep(0.25)
+            except (urllib.error.URLError, OSError):
+                pass  # not listening yet, or 503 while warming up
+            time.sleep(0.25)
 
     def _log_hint(self) -> str:
         if self.log_path is None or not self.log_path.is_file():

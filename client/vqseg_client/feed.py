@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from streaming.sources import FrameSource, SourceFrame
+from vqseg_client.sources import FrameSource, SourceFrame
 
 _BEHIND = 0.5  # seconds behind schedule after which pacing restarts instead of catching up
 

@@ -1,6 +1,6 @@
 """The streaming client for plain (non-async) code: a generator of results.
 
-    from server.client_sync import stream_results
+    from vqseg_client import stream_results
     for result in stream_results("video.mp4", server="ws://127.0.0.1:8000", stream_id="cam-1"):
         print(result.frame_index, result.latency_ms, result.labels.shape)
 
@@ -18,9 +18,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from server.client import StreamClient
-from server.client_result import FrameResult
-from streaming.sources import FrameSource, SourceFrame
+from vqseg_client.client import StreamClient
+from vqseg_client.result import FrameResult
+from vqseg_client.sources import FrameSource, SourceFrame
 
 _END = object()
 

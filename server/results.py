@@ -1,0 +1,56 @@
+"""What a processed frame becomes, per the job's format: which maps it needs (``output_specs``), and the
+``FrameResult`` with the wire forms (``encode_result``: binary frame, JSON text, overlay PNG), built in
+the encode pool, off the inference thread."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from server.encode import b64_jpeg, binary_result, overlay_png, result_fields, result_text
+from server.frame_maps import HostMaps, OutputSpec
+from server.jobs import FrameJob, FrameResult
+from streaming import Mode
+
+
+def output_specs(job: FrameJob, max_pixels: int) -> list[OutputSpec]:
+    """The result maps ``job`` needs: its own form, plus protocol 1's for watchers of a binary stream."""
+    json_spec = OutputSpec(job.maps, "uint16", "frame", max_pixels)
+    if job.fmt == "binary":
+        own = OutputSpec(job.maps, job.map_dtype, job.size, max_pixels)
+        return [own, json_spec] if job.also_json else [own]
+    if job.fmt == "none":  # only the summary is read: the cheapest maps
+        return [OutputSpec((), "uint8", "network", max_pixels)]
+    return [json_spec]
+
+
+def encode_result(
+    job: FrameJob, mode: Mode, hosts: list[HostMaps], header: dict[str, object], timing: dict[str, float],
+    palette: Sequence[Sequence[int]],
+) -> FrameResult:
+    """The frame's ``FrameResult``; sets ``timing['encode']`` and ``timing['total']``."""
+    host = hosts[0]
+    t0 = time.perf_counter()
+    text = png = frame_b64 = data = None
+    fields: dict[str, object] | None = None
+    if job.fmt == "png":
+        png = overlay_png(job.image, host, palette)
+    elif job.fmt == "none":  # nobody reads the images (a pulled stream without watchers): no text, so a
+        pass  # watcher who arrives meanwhile never gets a result without maps
+    elif job.fmt == "json" or len(hosts) > 1:  # protocol 1 for the client, or for watchers
+        fields = result_fields(hosts[-1], job.maps)
+        if job.include_frame:
+            frame_b64 = b64_jpeg(job.image)
+    now = time.perf_counter()
+    timing["encode"] = (now - t0) * 1000.0
+    timing["total"] = (now - job.received) * 1000.0
+    if job.fmt == "binary":
+        data = binary_result(header, host, job.maps, timing)
+    if fields is not None:
+        text = result_text(header, fields, timing)
+    return FrameResult(
+        stream_id=job.session.stream_id if job.session is not None else None,
+        mode=mode, frame_index=int(header["frame_index"]),  # type: ignore[call-overload]
+        mean_uncertainty=host.mean_uncertainty, low_confidence=host.low_confidence,
+        timing_ms=timing, text=text, png=png, frame_b64=frame_b64, data=data,
+    )
