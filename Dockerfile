@@ -61,7 +61,7 @@ WORKDIR /src
 # hadolint ignore=DL3013
 RUN if [ -n "$INDEX_URL" ]; then export PIP_INDEX_URL="$INDEX_URL"; fi \
  && pip install --no-cache-dir . \
- && if [ -f client/pyproject.toml ]; then pip install --no-cache-dir ./client; fi \
+ && if [ -f client/pyproject.toml ]; then pip install --no-cache-dir ./client && python -c "import vqseg_client"; fi \
  && if [ "$VARIANT" = cpu ]; then \
       ort="$(pip show onnxruntime-gpu | sed -n 's/^Version: //p')" \
       && pip uninstall -y onnxruntime-gpu \
