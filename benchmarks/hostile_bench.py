@@ -20,11 +20,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from server.client_result import percentile
-
 from benchmarks.attackers import AttackConfig, attack_in_process
 from benchmarks.proc_memory import rss_mb
 from benchmarks.traffic import Tally, push_ws
+from vqseg_client.result import percentile
 
 MAX_GOOD_STREAMS = 32
 WS_PER_STREAM = 2  # the server's max_ws_per_stream (its default); the flood may never hold more

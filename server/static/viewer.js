@@ -172,6 +172,7 @@ async function drawLatest() {
     try {
       await picture.update(msg, frame);
       redraw();
+      $("overlay").dataset.drawnFrame = String(msg.frame_index); // what tests and scripts may wait for
     } catch (error) {
       setStatus(`cannot draw a result: ${error.message}`, "error");
     }

@@ -42,7 +42,9 @@ class Viewer:
     def wait_for_frame(self, index: int, timeout_ms: int = FRAME_TIMEOUT_MS) -> None:
         """Until the page has drawn the result of processed frame `index` or a later one."""
         self.page.wait_for_function(
-            "(n) => Number(document.getElementById('frame-index').textContent) >= n", arg=index, timeout=timeout_ms
+            "(n) => Number(document.getElementById('overlay').dataset.drawnFrame ?? -1) >= n",
+            arg=index,
+            timeout=timeout_ms,
         )
 
     def legend(self) -> list[str]:
