@@ -59,15 +59,25 @@ async def _read_until_closed(reader: asyncio.StreamReader, limit: float) -> byte
     return data
 
 
+async def _connect(
+    host: str, port: int, out: Counter[str]
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    """One TCP connection, or None (counted, after a 1 s pause) when the server refuses it."""
+    try:
+        return await asyncio.open_connection(host, port)
+    except OSError:
+        out["connect_refused"] += 1
+        await asyncio.sleep(1.0)
+        return None
+
+
 async def slow_socket(host: str, port: int, deadline: float, out: Counter[str], silent: bool) -> None:
     """Open a connection and send the headers a byte every second (or nothing); reopen when cut."""
     while time.monotonic() < deadline:
-        try:
-            reader, writer = await asyncio.open_connection(host, port)
-        except OSError:
-            out["connect_refused"] += 1
-            await asyncio.sleep(1.0)
+        connection = await _connect(host, port, out)
+        if connection is None:
             continue
+        reader, writer = connection
         opened = time.monotonic()
         closed = asyncio.ensure_future(_read_until_closed(reader, deadline - time.monotonic() + 1))
         request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
@@ -91,12 +101,10 @@ async def slow_socket(host: str, port: int, deadline: float, out: Counter[str], 
 async def stalled_body(host: str, port: int, deadline: float, out: Counter[str]) -> None:
     """POST /v1/segment declaring 15 MiB, send 64 KiB, then stall until the server cuts it."""
     while time.monotonic() < deadline:
-        try:
-            reader, writer = await asyncio.open_connection(host, port)
-        except OSError:
-            out["connect_refused"] += 1
-            await asyncio.sleep(1.0)
+        connection = await _connect(host, port, out)
+        if connection is None:
             continue
+        reader, writer = connection
         opened = time.monotonic()
         writer.write(f"POST /v1/segment HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
                      f"Content-Length: {15 * MiB}\r\n\r\n".encode() + b"\xff\xd8\xff" + b"\0" * (64 * 1024))
