@@ -32,6 +32,21 @@ def assert_mc_distribution_matches(
     assert 0.8 < ratio < 1.25, f"MC spread differs: {ours.backend}/torch std ratio {ratio:.3f}"
 
 
+def assert_masks_live(segmenter: Segmenter, frame: np.ndarray) -> None:
+    """Two frames, several calls: a fresh mask per call and per frame with ``mc``, identical passes without."""
+    batch = segmenter.prepare([frame] * 2)
+    first, second = segmenter.predict(batch, mc=True), segmenter.predict(batch, mc=True)
+    assert not torch.equal(first, second), "a fresh mask per call"
+    # a fresh mask per frame of a batch (ONNX Runtime's generator gives a few seeds one call whose two
+    # frames match, so three calls are looked at)
+    third = segmenter.predict(batch, mc=True)
+    assert any(not torch.equal(p[0], p[1]) for p in (first, second, third)), "a fresh mask per frame of a batch"
+    torch.testing.assert_close(first.sum(dim=1), torch.ones_like(first[:, 0]))
+    off = segmenter.predict(batch, mc=False)
+    assert torch.equal(off, segmenter.predict(batch, mc=False)), "identical passes without mc"
+    assert not torch.equal(first, off)
+
+
 def export_dropout_layer(layer: nn.Module, p: float, path: Path) -> Path:
     """A graph of one dropout layer (no softmax) as a vqseg ONNX file."""
     graph = ProbabilityGraph(layer, stochastic=True, probabilities=False)

@@ -22,7 +22,12 @@ from models.backend_onnx import OnnxSegmenter, load_onnx_segmenter
 from models.backend_torch import TorchSegmenter
 from models.onnx import export_onnx, read_onnx_info
 from models.onnx.graph import ProbabilityGraph
-from tests.models.mc_checks import assert_drop_rate_and_scaling, assert_mc_distribution_matches, export_dropout_layer
+from tests.models.mc_checks import (
+    assert_drop_rate_and_scaling,
+    assert_masks_live,
+    assert_mc_distribution_matches,
+    export_dropout_layer,
+)
 from vqseg.cli import main
 
 META = ModelMeta(
@@ -121,15 +126,7 @@ def test_deterministic_parity_with_torch(onnx_path: Path, torch_segmenter: Torch
 
 def test_mc_passes_differ_per_call_and_per_frame(onnx_path: Path) -> None:
     segmenter = load_onnx_segmenter(onnx_path, device="cpu")
-    batch = segmenter.prepare([_frames(1)[0]] * 2)
-    first, second = segmenter.predict(batch, mc=True), segmenter.predict(batch, mc=True)
-    assert not torch.equal(first, second), "a fresh mask per call"
-    # a fresh mask per frame of a batch (ONNX Runtime's generator gives a few seeds one call whose two
-    # frames match, so three calls are looked at)
-    third = segmenter.predict(batch, mc=True)
-    assert any(not torch.equal(p[0], p[1]) for p in (first, second, third)), "a fresh mask per frame of a batch"
-    torch.testing.assert_close(first.sum(dim=1), torch.ones(2, 32, 48))
-    assert not torch.equal(first, segmenter.predict(batch, mc=False))
+    assert_masks_live(segmenter, _frames(1)[0])
 
 
 def test_mc_distribution_matches_torch(dynamo_onnx: Path, torch_segmenter: TorchSegmenter) -> None:

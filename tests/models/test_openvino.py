@@ -16,7 +16,12 @@ from models import Segmenter, load_segmenter, save_checkpoint
 from models.backend_openvino import OpenVinoSegmenter, load_openvino_segmenter
 from models.backend_torch import TorchSegmenter
 from models.onnx import export_onnx
-from tests.models.mc_checks import assert_drop_rate_and_scaling, assert_mc_distribution_matches, export_dropout_layer
+from tests.models.mc_checks import (
+    assert_drop_rate_and_scaling,
+    assert_masks_live,
+    assert_mc_distribution_matches,
+    export_dropout_layer,
+)
 from tests.models.test_onnx import META, _frames, _tiny_model
 
 
@@ -52,17 +57,7 @@ def test_outputs_match_torch_on_the_same_frames(onnx_file: Path, torch_segmenter
 
 def test_masks_are_live_with_mc_and_absent_without(onnx_file: Path) -> None:
     segmenter = load_openvino_segmenter(onnx_file, threads=1)
-    batch = segmenter.prepare([_frames(1)[0]] * 2)
-    first, second = segmenter.predict(batch, mc=True), segmenter.predict(batch, mc=True)
-    assert not torch.equal(first, second), "a fresh mask per call"
-    # a fresh mask per frame of a batch (as with ONNX Runtime, a few seeds give one call whose two frames
-    # match, so three calls are looked at)
-    third = segmenter.predict(batch, mc=True)
-    assert any(not torch.equal(p[0], p[1]) for p in (first, second, third)), "a fresh mask per frame of a batch"
-    torch.testing.assert_close(first.sum(dim=1), torch.ones(2, 32, 48))
-    off = segmenter.predict(batch, mc=False)
-    assert torch.equal(off, segmenter.predict(batch, mc=False)), "identical passes without mc"
-    assert not torch.equal(first, off)
+    assert_masks_live(segmenter, _frames(1)[0])
 
 
 def test_mc_distribution_matches_torch(onnx_file: Path, torch_segmenter: TorchSegmenter) -> None:
