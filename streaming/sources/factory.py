@@ -18,7 +18,7 @@ def open_source(uri: str, reconnect: Reconnect | None = None, open_timeout: floa
     - anything else: a video file path (``file:`` prefix optional).
 
     No policy is applied here (a client reads what its user names); a server checks a source with
-    ``streaming.sources.policy.SourcePolicy`` first. ``open_timeout`` bounds opening and each read.
+    ``server.source_policy.SourcePolicy`` first. ``open_timeout`` bounds opening and each read.
     """
     text = uri.strip()
     if text.isascii() and text.isdigit() and len(text) <= 4:

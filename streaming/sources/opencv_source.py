@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from server.source_policy import redact
 from streaming.errors import SourceError
 from streaming.sources.base import FrameSource, SourceFrame
-from streaming.sources.policy import redact
 
 log = logging.getLogger(__name__)
 

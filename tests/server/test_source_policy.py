@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streaming.sources.policy import SourcePolicy, SourceRefused, redact
+from server.source_policy import SourcePolicy, SourceRefused, redact
 
 DNS = {
     "cam.example": ["93.184.216.34"],
