@@ -30,9 +30,8 @@ import numpy as np
 from server.errors import ServiceError
 from server.jobs import FrameJob, FrameResult, ReplySpec
 from server.source_policy import redact
-from streaming import SourceError, StreamFrame, StreamSession
-from streaming.sources import FrameSource, SourceFrame, open_source
-from streaming.sources.opencv_source import is_network_uri
+from streaming import StreamFrame, StreamSession
+from vqseg_client.sources import FrameSource, SourceError, SourceFrame, is_network_uri, open_source
 
 log = logging.getLogger(__name__)
 
