@@ -7,7 +7,7 @@ retried with exponential backoff; ``OpenCVSource`` itself reconnects a stream th
 first frame after a reconnect restarts the ring buffer. Results go back to the event loop, where
 they fan out to the stream's watchers.
 
-``uri`` has passed the server's pull policy (``streaming.sources.policy``); ``display`` is the same
+``uri`` has passed the server's pull policy (``server.source_policy``); ``display`` is the same
 source with its password hidden, the only form that is logged. ``stop`` also interrupts a read that
 is blocked inside the source (OpenCV's open/read timeouts bound it), so a deleted stream's thread
 ends within about ``open_timeout`` whatever the source does, and it never reconnects after ``stop``.
@@ -29,10 +29,9 @@ import numpy as np
 
 from server.errors import ServiceError
 from server.jobs import FrameJob, FrameResult, ReplySpec
-from streaming import SourceError, StreamFrame, StreamSession
-from streaming.sources import FrameSource, SourceFrame, open_source
-from streaming.sources.opencv_source import is_network_uri
-from streaming.sources.policy import redact
+from server.source_policy import redact
+from streaming import StreamFrame, StreamSession
+from vqseg_client.sources import FrameSource, SourceError, SourceFrame, is_network_uri, open_source
 
 log = logging.getLogger(__name__)
 
