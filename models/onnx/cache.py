@@ -73,6 +73,26 @@ def onnx_for_checkpoint(checkpoint: str | Path) -> Path:
     raise ExportFailed(f"cannot export {checkpoint} to ONNX ({'; '.join(errors)})")
 
 
+INT8_RECIPE = "int8-qdq-minmax-synthetic32-v1"
+
+
+def int8_for_checkpoint(checkpoint: str | Path) -> Path:
+    """The int8 file of ``checkpoint`` (or of an fp32 ``.onnx`` file), calibrated on 32 synthetic street
+    frames, quantized now unless cached (``vqseg export --int8 --calibration-data`` for your own frames)."""
+    from models.onnx.calibration import synthetic_frames
+    from models.onnx.quantize import quantize_int8
+
+    checkpoint = Path(checkpoint)
+    fp32 = checkpoint if checkpoint.suffix.lower() == ".onnx" else onnx_for_checkpoint(checkpoint)
+    digest = hashlib.sha256(fp32.read_bytes() + INT8_RECIPE.encode()).hexdigest()[:16]
+    target = _writable(cache_root() / "onnx") / f"{checkpoint.stem}-{digest}-int8.onnx"
+    if target.is_file():
+        return target
+    log.info("quantizing %s to int8 into %s (once)", fp32.name, target)
+    quantize_int8(fp32, target, synthetic_frames(32))
+    return target
+
+
 class ExportFailed(RuntimeError):
     """No exporter could turn the checkpoint into an ONNX file (``--backend auto`` then uses torch)."""
 

@@ -9,7 +9,6 @@ import argparse
 import json
 import logging
 import time
-import urllib.request
 from pathlib import Path
 
 from models.backends import BACKENDS
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"vqseg demo: {exc}")
         return 1
     try:
-        backend = served_backend(server.url)
+        backend = server.backend()
         print(f"server ready in {server.ready_seconds:.1f}s, backend {backend}; "
               f"streaming {args.frames} frames of {args.source}", flush=True)
         try:
@@ -86,12 +85,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out / 'overlay.mp4'}, {len(outputs.saved)} stills and {out / 'summary.json'}")
     return 0
 
-
-def served_backend(url: str) -> str:
-    """The running server's backend and why (``/v1/model``'s ``backend_choice``)."""
-    try:
-        with urllib.request.urlopen(f"{url}/v1/model", timeout=30) as reply:
-            info = json.load(reply)
-    except (OSError, ValueError) as exc:
-        return f"unknown (GET /v1/model failed: {exc})"
-    return str(info.get("backend_choice") or info.get("backend"))
