@@ -103,8 +103,11 @@ def test_server_reports_the_backend_it_chose(
     product_defaults: Path, checkpoint: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="server.worker"):
-        live = launch(checkpoint)
+        live = launch(checkpoint, threads=1)  # VQSEG_THREADS: the runtime's CPU threads
     try:
+        segmenter = live.runtime.segmenter
+        assert isinstance(segmenter, OpenVinoSegmenter) and segmenter.threads == 1
+        assert int(segmenter.compiled.get_property("INFERENCE_NUM_THREADS")) == 1
         with live.client() as client:
             model = client.get("/v1/model").json()
             segmented = client.post("/v1/segment", content=make_frame(1), headers={"Content-Type": "image/jpeg"})
