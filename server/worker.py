@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,6 +34,7 @@ from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
 from server.results import encode_result, output_specs
 from server.scheduler import FairLanes, McProgress
+from server.taps import FrameTaps
 from streaming import (
     BatchPrediction,
     Mode,
@@ -78,6 +80,7 @@ class InferenceWorker:
         self.ready = threading.Event()
         self.failure: str | None = None
         self.check_config: ConfigCheck | None = None  # raises ServiceError for a config over the limits
+        self.taps: FrameTaps | None = None  # watch rules, restreams: fed each frame's maps (server.taps)
         self._queue = FairLanes()
         self._seen: dict[str, float] = {}  # when each stream last queued a frame (perf_counter)
         self._new = False  # a stream's first frame is waiting: others may be arriving with it
@@ -276,6 +279,7 @@ class InferenceWorker:
                 t1 = time.perf_counter()
                 member = None if prediction.member_entropy is None else prediction.member_entropy[i]
                 maps, header = self._blend(job, config, prediction.probs[i], member)
+                probes = self.taps.measure(job, maps) if self.taps is not None else None
                 t2 = time.perf_counter()
                 timing["blend"] = (t2 - t1) * 1000.0
                 specs = output_specs(job, self.limits.max_output_pixels)
@@ -286,7 +290,7 @@ class InferenceWorker:
                 _fail(job, ModelError(f"blending this frame failed: {exc}"))
                 continue
             try:
-                self._encode.submit(self._finish, job, config.mode, hosts, header, timing)
+                self._encode.submit(self._finish, job, config.mode, hosts, header, timing, probes)
             except RuntimeError:  # the encode pool is shut down: the server stopped while this batch ran
                 _fail(job, NotReady("the server shut down before this frame was answered"))
 
@@ -356,11 +360,14 @@ class InferenceWorker:
         return maps, header
 
     def _finish(
-        self, job: FrameJob, mode: Mode, hosts: list[HostMaps], header: dict[str, object], timing: dict[str, float]
+        self, job: FrameJob, mode: Mode, hosts: list[HostMaps], header: dict[str, object], timing: dict[str, float],
+        probes: Any = None,
     ) -> None:
         try:
             assert self.segmenter is not None
             result = encode_result(job, mode, hosts, header, timing, self.segmenter.meta.palette)
+            if probes is not None and self.taps is not None:
+                self.taps.finish(job, probes, hosts[0], header)
         except Exception as exc:
             log.exception("encoding failed for stream %s", job.key)
             _fail(job, exc)
