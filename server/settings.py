@@ -13,8 +13,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from server.events.settings import EventSettings
+from server.source_policy import SourcePolicy
 from streaming import Mode, StreamConfig
-from streaming.sources.policy import SourcePolicy
 
 MiB = 1024 * 1024
 

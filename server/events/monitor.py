@@ -91,21 +91,21 @@ class EventMonitor:
 
     # ---- inference thread --------------------------------------------------------------------
     def measure(self, job: FrameJob, maps: UncertaintyMaps) -> Probe | None:
-        if job.session is None:
+        if job.frame.session is None:
             return None
-        watch = self._watch(job.session)
+        watch = self._watch(job.frame.session)
         if not watch.rules:
             return None
         return Probe(watch, watch.rules, measure(maps, watch.rules, self._masks))
 
     # ---- encode pool -------------------------------------------------------------------------
     def finish(self, job: FrameJob, probe: Probe, host: HostMaps, header: dict[str, object]) -> None:
-        assert job.session is not None
+        assert job.frame.session is not None
         values = probe.values.tolist()
-        stream_id = job.session.stream_id
+        stream_id = job.frame.session.stream_id
         frame = int(header.get("frame_index", 0))  # type: ignore[call-overload]
         with probe.watch.lock:
-            kinds = [probe.watch.states.setdefault(c.rule.name, RuleState()).step(c.rule, v, job.timestamp)
+            kinds = [probe.watch.states.setdefault(c.rule.name, RuleState()).step(c.rule, v, job.frame.timestamp)
                      for c, v in zip(probe.rules, values, strict=True)]
         now = time.time()
         above = [(c.rule, v) for c, v in zip(probe.rules, values, strict=True) if v > c.rule.threshold]
@@ -118,24 +118,24 @@ class EventMonitor:
             payload: dict[str, object] = {
                 "type": "event", "event": kind, "id": uuid.uuid4().hex, "stream": stream_id, "rule": rule.name,
                 "measure": rule.measure, "value": round(value, 6), "threshold": rule.threshold, "frame": frame,
-                "timestamp": job.timestamp, "time": now, "snapshot": snapshot if kind == RAISED else None,
+                "timestamp": job.frame.timestamp, "time": now, "snapshot": snapshot if kind == RAISED else None,
             }
             self.bus.publish(Event(payload, json.dumps(payload), rule.webhooks))
 
     def _harvest(self, job: FrameJob, host: HostMaps, frame: int, now: float,
                  above: list[tuple[WatchRule, float]], raised: bool) -> str | None:
         harvester = self.harvester
-        if harvester is None or not above or job.session is None:
+        if harvester is None or not above or job.frame.session is None:
             return None
-        stream_id = job.session.stream_id
+        stream_id = job.frame.session.stream_id
         if not harvester.due(stream_id, forced=raised):
             return None
         item_id = harvester.new_id(stream_id, frame)
         meta = {
-            "stream": stream_id, "frame": frame, "timestamp": job.timestamp, "time": now,
+            "stream": stream_id, "frame": frame, "timestamp": job.frame.timestamp, "time": now,
             "rules": [{"rule": r.name, "value": round(v, 6), "threshold": r.threshold} for r, v in above],
         }
-        item = HarvestItem(item_id, meta, np.array(job.image, copy=True), np.array(host.labels, copy=True),
+        item = HarvestItem(item_id, meta, np.array(job.frame.image, copy=True), np.array(host.labels, copy=True),
                            unit_float(host.uncertainty))
         return item_id if harvester.offer(item) else None
 

@@ -22,7 +22,7 @@ import httpx
 
 from server.events.metrics import EventMetrics
 from server.events.sinks import Event, QueuedSink
-from streaming.sources.policy import Resolver, SourcePolicy, SourceRefused, redact, system_resolver
+from server.source_policy import Resolver, SourcePolicy, SourceRefused, redact, system_resolver
 
 log = logging.getLogger(__name__)
 
