@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import torch
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -117,6 +118,7 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, frames: Sequence[
     excluded = mask_nodes(source)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    ort.set_seed(0)  # the dropout masks of the calibration passes: the same file from the same frames
     quantize_static(
         str(fp32_path),
         str(tmp),
