@@ -48,19 +48,20 @@ class Runtime:
         ))
         self.capabilities: Capabilities | None = None
         self.on_load_failure: Callable[[str], None] | None = None  # ``vqseg serve`` exits (exit_on_error)
+        self.budget = StreamBudget(settings)
         self.worker = InferenceWorker(
             self._load_checked,
             WorkerLimits(settings.max_batch, settings.max_wait_ms, settings.queue_size, settings.encode_threads,
                          settings.mc_chunk, settings.max_output_pixels),
             self.metrics,
             on_ready=self._on_model_ready,
+            check_config=self.budget.check,
             on_failure=self._on_load_failure,
         )
         self._decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vqseg-decode")
         self.policy = settings.source_policy()
         self.frame_memory = ByteBudget(settings.max_decoded_bytes)
         self.admission = Admission(settings.queue_size, settings.max_rest_per_stream, lambda: self.worker.depth)
-        self.budget: StreamBudget | None = None
         self.pulls: list[Any] = []  # every SourceIngest started, until its thread has ended
         self._directory: StreamDirectory | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -139,9 +140,8 @@ class Runtime:
             log.error("inference worker: %s", reason)
 
     def _on_model_ready(self, segmenter: Segmenter) -> None:  # worker thread, before ready is set
-        self.budget = StreamBudget(self.settings, segmenter.meta.num_classes, segmenter.meta.input_size,
-                                   segmenter.device, lambda: registry.buffer_bytes(), self.capabilities)
-        self.worker.check_config = self.budget.check
+        self.budget.bind(segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
+                         lambda: registry.buffer_bytes(), self.capabilities)
         registry = SessionRegistry(
             segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
             max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from server.source_policy import SourcePolicy
 from streaming import Mode, StreamConfig
-from streaming.sources.policy import SourcePolicy
 
 MiB = 1024 * 1024
 
