@@ -21,13 +21,15 @@ from models import Segmenter, load_segmenter
 from models.capabilities import Capabilities, capabilities_of
 from server.decode import DecodedFrame, FrameLimits, decode_frame
 from server.errors import NotReady, Overloaded
+from server.events.service import EventService
 from server.frame_budget import Admission, ByteBudget
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
 from server.params import config_dict
 from server.settings import Settings
 from server.stream_budget import StreamBudget
-from server.streams import StreamDirectory
+from server.streams import StreamDirectory, StreamEntry
+from server.taps import FrameTaps
 from server.worker import InferenceWorker, WorkerLimits
 from streaming import MAP_NAMES, Mode, SessionRegistry
 
@@ -68,11 +70,14 @@ class Runtime:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.closing = False
         self.started_at = time.time()
+        self.events = EventService(settings, self.metrics.registry, self._find_stream)
+        self.worker.taps = FrameTaps()
         self._bind_metrics()
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.events.start(self.loop)
         self.worker.start()
         self._tasks.append(asyncio.create_task(self._evict_forever(), name="vqseg-evict"))
 
@@ -105,6 +110,7 @@ class Runtime:
         for ingest in self.pulls:
             await asyncio.to_thread(ingest.join, self.settings.pull_timeout + 2.0)
         await asyncio.to_thread(self.worker.stop, timeout)
+        await asyncio.to_thread(self.events.stop, timeout)
         self._decode_pool.shutdown(wait=False, cancel_futures=True)
 
     async def _evict_forever(self) -> None:
@@ -114,6 +120,8 @@ class Runtime:
             if self._directory is not None:
                 try:
                     self._directory.evict_idle()
+                    if self.events.monitor is not None:
+                        self.events.monitor.forget({e.stream_id for e in self._directory.entries()})
                 except Exception:
                     log.exception("idle eviction failed")
 
@@ -152,6 +160,9 @@ class Runtime:
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
             check_config=self.budget.check_new,
         )
+        monitor = self.events.on_model_ready(segmenter.meta.class_names, segmenter.meta.palette)
+        assert self.worker.taps is not None
+        self.worker.taps.taps.append(monitor)
 
     # ---- what routes use -------------------------------------------------------------------
     @property
@@ -227,6 +238,9 @@ class Runtime:
             "maps": list(MAP_NAMES),
             "defaults": config_dict(self.settings.stream_defaults()),
         }
+
+    def _find_stream(self, stream_id: str) -> StreamEntry | None:
+        return self._directory.find(stream_id) if self._directory is not None else None
 
     def _bind_metrics(self) -> None:
         live = self.metrics.live
