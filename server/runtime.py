@@ -45,7 +45,7 @@ class Runtime:
         self.metrics = ServiceMetrics(settings.metrics_streams)
         self.budget = StreamBudget(settings)
         self.worker = InferenceWorker(
-            load or (lambda: load_segmenter(settings.model, settings.device, settings.backend)),
+            load or self._load_model,
             WorkerLimits(settings.max_batch, settings.max_wait_ms, settings.queue_size, settings.encode_threads,
                          settings.mc_chunk, settings.max_output_pixels),
             self.metrics,
@@ -65,6 +65,10 @@ class Runtime:
         self.events = EventService(settings, self.metrics.registry, self._find_stream)
         self.worker.taps = FrameTaps()
         self._bind_metrics()
+
+    def _load_model(self) -> Segmenter:
+        s = self.settings
+        return load_segmenter(s.model, s.device, s.backend, threads=s.threads or None)
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -200,6 +204,7 @@ class Runtime:
             "num_classes": meta.num_classes,
             "input_size": list(meta.input_size),
             "backend": seg.backend,
+            "backend_choice": getattr(seg, "backend_choice", seg.backend),
             "device": str(seg.device),
             "dropout": meta.dropout,
             "temperatures": dict(meta.temperatures),
