@@ -44,10 +44,7 @@ class Runtime:
         self.keys = settings.api_keys()
         self.limits = FrameLimits(settings.max_frame_bytes, settings.max_frame_pixels)
         self.metrics = ServiceMetrics(settings.metrics_streams)
-        self._load = load or (lambda: load_segmenter(
-            settings.model, settings.device, settings.backend, sidecar=settings.sidecar,
-            describe=settings.model_description(),
-        ))
+        self._load = load or self._load_model
         self.capabilities: Capabilities | None = None
         self.on_load_failure: Callable[[str], None] | None = None  # ``vqseg serve`` exits (exit_on_error)
         self.budget = StreamBudget(settings)
@@ -73,6 +70,11 @@ class Runtime:
         self.events = EventService(settings, self.metrics.registry, self._find_stream)
         self.worker.taps = FrameTaps()
         self._bind_metrics()
+
+    def _load_model(self) -> Segmenter:
+        s = self.settings
+        return load_segmenter(s.model, s.device, s.backend, threads=s.threads or None, sidecar=s.sidecar,
+                              describe=s.model_description())
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -230,6 +232,7 @@ class Runtime:
             "num_classes": meta.num_classes,
             "input_size": list(meta.input_size),
             "backend": seg.backend,
+            "backend_choice": getattr(seg, "backend_choice", seg.backend),
             "device": str(seg.device),
             "dropout": meta.dropout,
             "temperatures": dict(meta.temperatures),

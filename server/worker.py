@@ -158,7 +158,9 @@ class InferenceWorker:
         if self._on_ready is not None:
             self._on_ready(self.segmenter)
         self.ready.set()
-        log.info("inference worker ready: %s on %s", self.segmenter.meta.name, self.segmenter.device)
+        seg = self.segmenter
+        choice = getattr(seg, "backend_choice", seg.backend)
+        log.info("inference worker ready: %s on %s, backend %s", seg.meta.name, seg.device, choice)
         while True:
             batch = self._next_batch()
             if batch is None:

@@ -18,7 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="bind address (default 127.0.0.1; VQSEG_HOST)")
     parser.add_argument("--port", type=int, help="port (default 8000; VQSEG_PORT)")
     parser.add_argument("--model", help="checkpoint (.pt) or ONNX file (default: the embedded model)")
-    parser.add_argument("--backend", choices=BACKENDS, help="inference backend (default: from the file)")
+    parser.add_argument("--backend", choices=BACKENDS,
+                        help="inference backend: auto (default; VQSEG_BACKEND), torch, onnx or openvino")
+    parser.add_argument("--threads", type=int, help="CPU threads of the inference runtime (default: torch's)")
     parser.add_argument("--device", help="auto | cpu | cuda[:N] (default auto)")
     parser.add_argument("--sidecar", help="a foreign model's description (default: MODEL.vqseg.yaml next to it)")
     parser.add_argument("--preset", help="a foreign model's classes: camvid11, cityscapes19, ade20k150")
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {
         "host": args.host, "port": args.port, "model": args.model, "backend": args.backend, "device": args.device,
-        "sidecar": args.sidecar, "preset": args.preset, "input_size": args.input_size,
+        "threads": args.threads, "sidecar": args.sidecar, "preset": args.preset, "input_size": args.input_size,
         "exit_on_error": args.exit_on_error,
         "mode": args.mode, "tau": args.tau, "window": args.window, "samples": args.samples,
         "max_streams": args.max_streams, "idle_timeout": args.idle_timeout, "max_batch": args.max_batch,
