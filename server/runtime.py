@@ -24,6 +24,7 @@ from server.events.service import EventService
 from server.frame_budget import Admission, ByteBudget
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
+from server.overlay import OverlayHub
 from server.params import config_dict
 from server.settings import Settings
 from server.stream_budget import StreamBudget
@@ -63,13 +64,16 @@ class Runtime:
         self.closing = False
         self.started_at = time.time()
         self.events = EventService(settings, self.metrics.registry, self._find_stream)
-        self.worker.taps = FrameTaps()
+        self.overlays = OverlayHub(settings.max_overlay_viewers, settings.max_overlay_viewers_per_stream,
+                                   self.events.metrics.overlay_viewers.set)
+        self.worker.taps = FrameTaps([self.overlays])
         self._bind_metrics()
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.events.start(self.loop)
+        self.overlays.loop = self.loop
         self.worker.start()
         self._tasks.append(asyncio.create_task(self._evict_forever(), name="vqseg-evict"))
 
@@ -130,6 +134,7 @@ class Runtime:
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
             check_config=self.budget.check_new,
         )
+        self.overlays.palette = segmenter.meta.palette
         monitor = self.events.on_model_ready(segmenter.meta.class_names, segmenter.meta.palette)
         assert self.worker.taps is not None
         self.worker.taps.taps.append(monitor)
