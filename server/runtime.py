@@ -23,7 +23,7 @@ from server.errors import NotReady, Overloaded
 from server.frame_budget import Admission, ByteBudget
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
-from server.params import config_dict
+from server.params import config_dict, options_info
 from server.settings import Settings
 from server.stream_budget import StreamBudget
 from server.streams import StreamDirectory
@@ -194,6 +194,7 @@ class Runtime:
             "temperatures": dict(meta.temperatures),
             "maps": list(MAP_NAMES),
             "defaults": config_dict(self.settings.stream_defaults()),
+            "options": options_info(),
         }
 
     def _bind_metrics(self) -> None:

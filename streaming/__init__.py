@@ -9,8 +9,9 @@ from streaming.errors import (
     UnknownStreamError,
 )
 from streaming.importance import Clock, Importance
-from streaming.modes import Mode, StreamConfig, parse_mode
+from streaming.modes import Mode, StreamConfig, parse_mode, stream_options
 from streaming.motion import MotionOptions, MotionSmoother
+from streaming.options import StreamOption
 from streaming.pipeline import StreamPipeline
 from streaming.registry import STREAM_ID_PATTERN, SessionRegistry, validate_stream_id
 from streaming.session import StreamSession
@@ -35,6 +36,7 @@ __all__ = [
     "SessionRegistry",
     "StreamConfig",
     "StreamFrame",
+    "StreamOption",
     "StreamPipeline",
     "StreamSession",
     "StreamingError",
@@ -49,6 +51,7 @@ __all__ = [
     "predict_batch",
     "resolve_variant",
     "single_maps",
+    "stream_options",
     "uncertainty_maps",
     "validate_stream_id",
     "variant_name",

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from models import BACKENDS, default_checkpoint_path
+from streaming import stream_options
+from streaming.options import add_option_flags
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="checkpoint (.pt) or ONNX file (default: the embedded model)")
     parser.add_argument("--backend", choices=BACKENDS, help="inference backend (default: from the file)")
     parser.add_argument("--device", help="auto | cpu | cuda[:N] (default auto)")
-    parser.add_argument("--mode", choices=("dnn", "bnn", "vqdnn", "vqbnn"), help="default stream mode (vqbnn)")
-    parser.add_argument("--tau", type=float, help="importance time constant in seconds (default 1.25/15)")
-    parser.add_argument("--window", type=int, help="K, predictions blended per frame (default 6)")
-    parser.add_argument("--samples", type=int, help="N passes for bnn (default 30)")
+    streams = parser.add_argument_group("defaults of new streams (each also VQSEG_<NAME>; clients may change them)")
+    add_option_flags(streams, stream_options())
     parser.add_argument("--max-streams", type=int, help="live streams at most (default 64)")
     parser.add_argument("--idle-timeout", type=float, help="seconds before an idle stream is removed (300)")
     parser.add_argument("--max-batch", type=int, help="frames per forward batch at most (8)")
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {
         "host": args.host, "port": args.port, "model": args.model, "backend": args.backend, "device": args.device,
-        "mode": args.mode, "tau": args.tau, "window": args.window, "samples": args.samples,
+        **{o.name: getattr(args, o.name) for o in stream_options()},
         "max_streams": args.max_streams, "idle_timeout": args.idle_timeout, "max_batch": args.max_batch,
         "max_wait_ms": args.max_wait_ms, "cors_origins": args.cors_origins, "log_level": args.server_log_level,
     }
