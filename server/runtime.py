@@ -26,9 +26,9 @@ from server.metrics import ServiceMetrics
 from server.params import config_dict, options_info
 from server.settings import Settings
 from server.stream_budget import StreamBudget
-from server.streams import StreamDirectory
+from server.streams import SessionShape, StreamDirectory
 from server.worker import InferenceWorker, WorkerLimits
-from streaming import MAP_NAMES, SessionRegistry
+from streaming import MAP_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -110,18 +110,15 @@ class Runtime:
                     log.exception("idle eviction failed")
 
     def _on_model_ready(self, segmenter: Segmenter) -> None:  # worker thread, before ready is set
-        self.budget.bind(segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
-                         lambda: registry.buffer_bytes())
-        registry = SessionRegistry(
-            segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
-            max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
-            default_config=self.settings.stream_defaults(),
-        )
+        meta = segmenter.meta
         self._directory = StreamDirectory(
-            registry, self.settings.subscriber_queue, self.settings.max_streams_per_key,
+            SessionShape(meta.num_classes, meta.input_size, segmenter.device), self.settings.stream_defaults(),
+            max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
+            subscriber_queue=self.settings.subscriber_queue, max_per_key=self.settings.max_streams_per_key,
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
             check_config=self.budget.check_new,
         )
+        self.budget.bind(meta.num_classes, meta.input_size, segmenter.device, self._directory.buffer_bytes)
 
     # ---- what routes use -------------------------------------------------------------------
     @property
@@ -203,7 +200,7 @@ class Runtime:
         live.queue_depth = lambda: self.worker.depth
         live.active_streams = lambda: len(self._directory) if self._directory is not None else 0
         live.subscribers = lambda: self._directory.subscriber_count() if self._directory is not None else 0
-        live.buffer_bytes = lambda: self._directory.registry.buffer_bytes() if self._directory is not None else 0
+        live.buffer_bytes = lambda: self._directory.buffer_bytes() if self._directory is not None else 0
         live.streams = lambda: self._directory.gauges() if self._directory is not None else []
         live.gpu_memory = _gpu_memory
 

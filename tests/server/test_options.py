@@ -106,3 +106,4 @@ def test_websocket_query_and_config_message_use_the_same_table(shared_server: Li
         with pytest.raises(Exception):  # noqa: B017 - refused: the connection closes
             ws.recv(timeout=10)
         assert ws.close_code == 4422
+
