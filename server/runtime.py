@@ -18,17 +18,20 @@ from typing import Any
 import torch
 
 from models import Segmenter, load_segmenter
+from models.capabilities import Capabilities, capabilities_of
 from server.decode import DecodedFrame, FrameLimits, decode_frame
 from server.errors import NotReady, Overloaded
+from server.events.service import EventService
 from server.frame_budget import Admission, ByteBudget
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
 from server.params import config_dict, options_info
 from server.settings import Settings
 from server.stream_budget import StreamBudget
-from server.streams import SessionShape, StreamDirectory
+from server.streams import SessionShape, StreamDirectory, StreamEntry
+from server.taps import FrameTaps
 from server.worker import InferenceWorker, WorkerLimits
-from streaming import MAP_NAMES
+from streaming import MAP_NAMES, Mode
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +44,18 @@ class Runtime:
         self.keys = settings.api_keys()
         self.limits = FrameLimits(settings.max_frame_bytes, settings.max_frame_pixels)
         self.metrics = ServiceMetrics(settings.metrics_streams)
+        self._load = load or self._load_model
+        self.capabilities: Capabilities | None = None
+        self.on_load_failure: Callable[[str], None] | None = None  # ``vqseg serve`` exits (exit_on_error)
         self.budget = StreamBudget(settings)
         self.worker = InferenceWorker(
-            load or (lambda: load_segmenter(settings.model, settings.device, settings.backend)),
+            self._load_checked,
             WorkerLimits(settings.max_batch, settings.max_wait_ms, settings.queue_size, settings.encode_threads,
                          settings.mc_chunk, settings.max_output_pixels),
             self.metrics,
             on_ready=self._on_model_ready,
             check_config=self.budget.check,
+            on_failure=self._on_load_failure,
         )
         self._decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vqseg-decode")
         self.policy = settings.source_policy()
@@ -60,11 +67,19 @@ class Runtime:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.closing = False
         self.started_at = time.time()
+        self.events = EventService(settings, self.metrics.registry, self._find_stream)
+        self.worker.taps = FrameTaps()
         self._bind_metrics()
+
+    def _load_model(self) -> Segmenter:
+        s = self.settings
+        return load_segmenter(s.model, s.device, s.backend, threads=s.threads or None, sidecar=s.sidecar,
+                              describe=s.model_description())
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.events.start(self.loop)
         self.worker.start()
         self._tasks.append(asyncio.create_task(self._evict_forever(), name="vqseg-evict"))
 
@@ -97,6 +112,7 @@ class Runtime:
         for ingest in self.pulls:
             await asyncio.to_thread(ingest.join, self.settings.pull_timeout + 2.0)
         await asyncio.to_thread(self.worker.stop, timeout)
+        await asyncio.to_thread(self.events.stop, timeout)
         self._decode_pool.shutdown(wait=False, cancel_futures=True)
 
     async def _evict_forever(self) -> None:
@@ -106,8 +122,32 @@ class Runtime:
             if self._directory is not None:
                 try:
                     self._directory.evict_idle()
+                    if self.events.monitor is not None:
+                        self.events.monitor.forget({e.stream_id for e in self._directory.entries()})
                 except Exception:
                     log.exception("idle eviction failed")
+
+    def _load_checked(self) -> Segmenter:  # worker thread
+        """Load the model and find what it can serve; an MC default mode on a model without dropout
+        falls back to vqdnn, unless the mode was set explicitly (then the model cannot serve it: fail)."""
+        segmenter = self._load()
+        self.capabilities = capabilities_of(segmenter)
+        mode = self.settings.mode.value
+        refusal = self.capabilities.refusal(mode)
+        if refusal is not None:
+            if "mode" in self.settings.model_fields_set:
+                raise ValueError(f"the default mode: {refusal}")
+            fallback = "vqdnn" if self.capabilities.deterministic else "vqbnn"
+            log.warning("%s cannot serve %s (%s): streams default to %s", segmenter.meta.name, mode,
+                        self.capabilities.reason, fallback)
+            self.settings = self.settings.model_copy(update={"mode": Mode(fallback)})
+        return segmenter
+
+    def _on_load_failure(self, reason: str) -> None:  # worker thread
+        if self.on_load_failure is not None:
+            self.on_load_failure(reason)
+        else:
+            log.error("inference worker: %s", reason)
 
     def _on_model_ready(self, segmenter: Segmenter) -> None:  # worker thread, before ready is set
         meta = segmenter.meta
@@ -118,7 +158,11 @@ class Runtime:
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
             check_config=self.budget.check_new,
         )
-        self.budget.bind(meta.num_classes, meta.input_size, segmenter.device, self._directory.buffer_bytes)
+        self.budget.bind(meta.num_classes, meta.input_size, segmenter.device, self._directory.buffer_bytes,
+                         self.capabilities)
+        monitor = self.events.on_model_ready(meta.class_names, meta.palette)
+        assert self.worker.taps is not None
+        self.worker.taps.taps.append(monitor)
 
     # ---- what routes use -------------------------------------------------------------------
     @property
@@ -186,13 +230,19 @@ class Runtime:
             "num_classes": meta.num_classes,
             "input_size": list(meta.input_size),
             "backend": seg.backend,
+            "backend_choice": getattr(seg, "backend_choice", seg.backend),
             "device": str(seg.device),
             "dropout": meta.dropout,
             "temperatures": dict(meta.temperatures),
+            "capabilities": (self.capabilities or capabilities_of(seg)).as_dict(),
+            "source": {k: v for k, v in meta.arch_options.items() if k in ("format", "sidecar", "output", "layout")},
             "maps": list(MAP_NAMES),
             "defaults": config_dict(self.settings.stream_defaults()),
             "options": options_info(),
         }
+
+    def _find_stream(self, stream_id: str) -> StreamEntry | None:
+        return self._directory.find(stream_id) if self._directory is not None else None
 
     def _bind_metrics(self) -> None:
         live = self.metrics.live

@@ -10,8 +10,9 @@ import os
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, create_model, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
+from server.events.settings import EventSettings
 from server.source_policy import SourcePolicy
 from streaming import StreamConfig, stream_options
 
@@ -28,18 +29,25 @@ def _stream_defaults_model() -> type[BaseModel]:
     return create_model("StreamDefaults", **fields)
 
 
-class Settings(BaseSettings, _stream_defaults_model()):  # type: ignore[misc]
-    """Everything ``vqseg serve`` can be told; each field is also ``VQSEG_<NAME>``. The per-stream
-    options (``mode``, ``tau``, ... : ``streaming.stream_options()``) come in as the defaults of new
-    streams."""
+class Settings(EventSettings, _stream_defaults_model()):  # type: ignore[misc]
+    """Everything ``vqseg serve`` can be told; each field is also ``VQSEG_<NAME>`` (the event settings:
+    ``server.events.settings``). The per-stream options (``mode``, ``tau``, ... :
+    ``streaming.stream_options()``) come in as the defaults of new streams."""
 
     model_config = SettingsConfigDict(env_prefix="VQSEG_", extra="ignore", validate_default=True)
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     model: str | None = Field(None, description="checkpoint (.pt) or ONNX file; None = the embedded default")
-    backend: Literal["torch", "onnx"] | None = Field(None, description="None: onnx for .onnx files, else torch")
+    backend: Literal["auto", "torch", "onnx", "openvino"] = Field(
+        "auto", description="auto: the fastest runtime installed for the device (docs/onnx.md)"
+    )
     device: str = "auto"
+    threads: int = Field(0, ge=0, le=256, description="CPU threads of the inference runtime; 0 = torch's default")
+    sidecar: str | None = Field(None, description="sidecar of a model trained elsewhere (default: MODEL.vqseg.yaml)")
+    preset: str | None = Field(None, description="a foreign model's class set (camvid11, cityscapes19, ade20k150)")
+    input_size: str | None = Field(None, description="HEIGHTxWIDTH a foreign model takes (if its file does not)")
+    exit_on_error: bool = Field(True, description="a model that cannot load stops the server (else /readyz stays 503)")
 
     max_streams: int = Field(64, ge=1)
     max_streams_per_key: int = Field(0, ge=0, description="0 = no per-key limit")
@@ -106,6 +114,10 @@ class Settings(BaseSettings, _stream_defaults_model()):  # type: ignore[misc]
 
     def source_policy(self) -> SourcePolicy:
         return SourcePolicy(self.pull_sources)
+
+    def model_description(self) -> dict[str, str]:
+        """Sidecar keys given as settings (``preset``, ``input_size``) for a model trained elsewhere."""
+        return {k: v for k, v in (("preset", self.preset), ("input_size", self.input_size)) if v}
 
     def stream_defaults(self) -> StreamConfig:
         return StreamConfig(**{o.name: getattr(self, o.name) for o in stream_options()})
