@@ -25,13 +25,13 @@ from server.events.service import EventService
 from server.frame_budget import Admission, ByteBudget
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
-from server.params import config_dict
+from server.params import config_dict, options_info
 from server.settings import Settings
 from server.stream_budget import StreamBudget
-from server.streams import StreamDirectory, StreamEntry
+from server.streams import SessionShape, StreamDirectory, StreamEntry
 from server.taps import FrameTaps
 from server.worker import InferenceWorker, WorkerLimits
-from streaming import MAP_NAMES, Mode, SessionRegistry
+from streaming import MAP_NAMES, Mode
 
 log = logging.getLogger(__name__)
 
@@ -150,19 +150,17 @@ class Runtime:
             log.error("inference worker: %s", reason)
 
     def _on_model_ready(self, segmenter: Segmenter) -> None:  # worker thread, before ready is set
-        self.budget.bind(segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
-                         lambda: registry.buffer_bytes(), self.capabilities)
-        registry = SessionRegistry(
-            segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
-            max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
-            default_config=self.settings.stream_defaults(),
-        )
+        meta = segmenter.meta
         self._directory = StreamDirectory(
-            registry, self.settings.subscriber_queue, self.settings.max_streams_per_key,
+            SessionShape(meta.num_classes, meta.input_size, segmenter.device), self.settings.stream_defaults(),
+            max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
+            subscriber_queue=self.settings.subscriber_queue, max_per_key=self.settings.max_streams_per_key,
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
             check_config=self.budget.check_new,
         )
-        monitor = self.events.on_model_ready(segmenter.meta.class_names, segmenter.meta.palette)
+        self.budget.bind(meta.num_classes, meta.input_size, segmenter.device, self._directory.buffer_bytes,
+                         self.capabilities)
+        monitor = self.events.on_model_ready(meta.class_names, meta.palette)
         assert self.worker.taps is not None
         self.worker.taps.taps.append(monitor)
 
@@ -240,6 +238,7 @@ class Runtime:
             "source": {k: v for k, v in meta.arch_options.items() if k in ("format", "sidecar", "output", "layout")},
             "maps": list(MAP_NAMES),
             "defaults": config_dict(self.settings.stream_defaults()),
+            "options": options_info(),
         }
 
     def _find_stream(self, stream_id: str) -> StreamEntry | None:
@@ -251,7 +250,7 @@ class Runtime:
         live.queue_depth = lambda: self.worker.depth
         live.active_streams = lambda: len(self._directory) if self._directory is not None else 0
         live.subscribers = lambda: self._directory.subscriber_count() if self._directory is not None else 0
-        live.buffer_bytes = lambda: self._directory.registry.buffer_bytes() if self._directory is not None else 0
+        live.buffer_bytes = lambda: self._directory.buffer_bytes() if self._directory is not None else 0
         live.streams = lambda: self._directory.gauges() if self._directory is not None else []
         live.gpu_memory = _gpu_memory
 
