@@ -48,9 +48,11 @@ def capabilities_of(segmenter: object) -> Capabilities:
     if isinstance(found, Capabilities):
         return found
     has_dropout = bool(getattr(segmenter, "has_dropout", True))
+    layers = getattr(getattr(segmenter, "info", None), "dropout_layers", None)  # a vqseg ONNX file says how many
+    found = f"{layers} dropout layer(s), live behind 'mc'" if isinstance(layers, int) and layers else "dropout layers"
     return Capabilities(
         mc=has_dropout,
-        dropout="dropout layers" if has_dropout else "none",
+        dropout=found if has_dropout else "none",
         reason="" if has_dropout else "the network has no dropout layer",
     )
 

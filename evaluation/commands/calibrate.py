@@ -30,6 +30,7 @@ from models.backend_torch import TorchSegmenter
 from models.capabilities import capabilities_of, usable_modes
 from models.devices import resolve_device
 from models.foreign import is_foreign
+from models.onnx.metadata import write_temperatures as write_onnx_temperatures
 from models.sidecar import write_temperatures
 from models.sidecar_flags import add_description_flags, description_overrides
 from models.training.layouts import find_labelled_files
@@ -90,9 +91,14 @@ def run(args: argparse.Namespace) -> int:
         config = StreamConfig(tau=args.tau, window=args.window, samples=args.samples, max_gap=args.max_gap)
         foreign = bool(description_overrides(args)) or is_foreign(source, args.sidecar)
         model = None
+        exported = not foreign and Path(source).suffix == ".onnx"  # vqseg export / vqseg import
         if foreign:  # a model trained elsewhere: its temperatures go to its sidecar
             segmenter: Any = load_segmenter(source, args.device, sidecar=args.sidecar,
                                             describe=description_overrides(args))
+        elif exported:  # its temperatures go to a copy's metadata
+            if args.out is None or args.out.suffix != ".onnx":
+                raise ValueError("--out: the calibrated .onnx file to write")
+            segmenter = load_segmenter(source, args.device, backend="onnx")
         else:
             if args.out is None:
                 raise ValueError("--out: the calibrated checkpoint to write")
@@ -130,7 +136,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     temperatures = {m: r["temperature"] for m, r in results.items()}
     calibrated = replace(meta, temperatures={**meta.temperatures, **temperatures})
-    if model is None:
+    if exported:
+        write_onnx_temperatures(source, args.out, calibrated.temperatures)
+    elif model is None:
         args.out = write_temperatures(source, args.sidecar, args.out, description_overrides(args),
                                       calibrated.temperatures)
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import onnx
@@ -104,3 +104,17 @@ def read_onnx_info(path: str | Path) -> OnnxModelInfo:
     except Exception as exc:  # protobuf raises several types for foreign files
         raise OnnxModelError(f"{path} is not a readable ONNX model: {exc}") from exc
     return parse_metadata({p.key: p.value for p in model.metadata_props}, str(path))
+
+
+def write_temperatures(path: str | Path, out: str | Path, temperatures: Mapping[str, float]) -> Path:
+    """A copy of the vqseg ONNX file ``path`` at ``out`` whose metadata carries ``temperatures``
+    (``vqseg calibrate`` on an exported or imported model; the backends apply them)."""
+    path, out = Path(path), Path(out)
+    model = onnx.load(str(path))
+    props = {p.key: p.value for p in model.metadata_props}
+    info = parse_metadata(props, str(path))
+    meta = replace(info.meta, temperatures={str(k): float(v) for k, v in temperatures.items()})
+    onnx.helper.set_model_props(model, {**props, **metadata_props(replace(info, meta=meta))})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(out))
+    return out

@@ -117,3 +117,21 @@ def test_mapped_segmenter_is_a_distribution(elsewhere) -> None:  # type: ignore[
     frame = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
     probs = mapped.predict(mapped.prepare([frame]), mc=True)
     assert probs.shape == (1, 11, 64, 96) and torch.allclose(probs.sum(1), torch.ones(1, 64, 96), atol=1e-5)
+
+
+def test_calibrate_an_imported_model_into_a_copy_of_its_onnx(data: Path, tmp_path: Path) -> None:
+    from models.importing import import_module
+    from models.onnx import read_onnx_info
+    from models.sidecar import parse_description
+    from tests.foreign import made_elsewhere
+
+    description = parse_description({"preset": "cityscapes19", "input_size": "64x96"}, "test")
+    imported = import_module(made_elsewhere.segformer(19), description, tmp_path / "segformer.onnx")
+    out = tmp_path / "calibrated.onnx"
+    argv = ["calibrate", "--data", str(data), "--model", str(imported), "--out", str(out), "--samples", "2",
+            "--pixels", "256", "--no-progress", "--threads", "1", "--modes", "dnn,vqbnn",
+            "--label-map", "cityscapes19-camvid11", "--json", str(tmp_path / "c.json"),
+            "--markdown", str(tmp_path / "c.md")]
+    assert main(argv) == 0
+    assert sorted(read_onnx_info(out).meta.temperatures) == ["dnn", "vqbnn"]
+    assert read_onnx_info(imported).meta.temperatures == {}  # the original is left alone
