@@ -25,6 +25,7 @@ from server.events.service import EventService
 from server.frame_budget import Admission, ByteBudget
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
+from server.overlay import OverlayHub
 from server.params import config_dict, options_info
 from server.settings import Settings
 from server.stream_budget import StreamBudget
@@ -68,7 +69,9 @@ class Runtime:
         self.closing = False
         self.started_at = time.time()
         self.events = EventService(settings, self.metrics.registry, self._find_stream)
-        self.worker.taps = FrameTaps()
+        self.overlays = OverlayHub(settings.max_overlay_viewers, settings.max_overlay_viewers_per_stream,
+                                   self.events.metrics.overlay_viewers.set)
+        self.worker.taps = FrameTaps([self.overlays])
         self._bind_metrics()
 
     def _load_model(self) -> Segmenter:
@@ -80,6 +83,7 @@ class Runtime:
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.events.start(self.loop)
+        self.overlays.loop = self.loop
         self.worker.start()
         self._tasks.append(asyncio.create_task(self._evict_forever(), name="vqseg-evict"))
 
@@ -160,6 +164,7 @@ class Runtime:
         )
         self.budget.bind(meta.num_classes, meta.input_size, segmenter.device, self._directory.buffer_bytes,
                          self.capabilities)
+        self.overlays.palette = meta.palette
         monitor = self.events.on_model_ready(meta.class_names, meta.palette)
         assert self.worker.taps is not None
         self.worker.taps.taps.append(monitor)
