@@ -15,6 +15,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 from server.events.settings import EventSettings
 from server.source_policy import SourcePolicy
 from streaming import StreamConfig, stream_options
+from streaming.engine import MC_CHUNK
 
 MiB = 1024 * 1024
 
@@ -74,7 +75,8 @@ class Settings(EventSettings, _stream_defaults_model()):  # type: ignore[misc]
                               "file:/dir, rtsp|rtsps|http|https://host|ip|net[:port] (comma separated)")
     pull_timeout: float = Field(10.0, gt=0, le=120, description="seconds to open a pulled source or read a frame")
     max_samples: int = Field(32, ge=1, le=256, description="most MC samples (bnn N) one frame may ask for")
-    mc_chunk: int = Field(4, ge=1, le=256, description="MC passes a bnn frame runs before other streams get a turn")
+    mc_chunk: int = Field(MC_CHUNK, ge=1, le=256,
+                          description="MC passes a bnn frame runs before other streams get a turn (eval's step too)")
     max_stream_buffer_bytes: int = Field(64 * MiB, ge=1024, description="one stream's ring buffer at most")
     max_buffer_bytes: int = Field(2048 * MiB, ge=1024, description="all streams' ring buffers together")
     max_decoded_bytes: int = Field(1024 * MiB, ge=MiB, description="decoded frames held in memory, all requests")

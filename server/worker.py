@@ -35,7 +35,7 @@ from server.results import encode_result, output_specs
 from server.scheduler import FairLanes
 from server.taps import FrameTaps
 from streaming import InferenceEngine, Mode, StreamConfig, StreamFrame, StreamSession
-from streaming.engine import FrameWork, StepResult
+from streaming.engine import MC_CHUNK, FrameWork, StepResult
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class WorkerLimits:
     max_wait_ms: float = 5.0
     queue_size: int = 64
     encode_threads: int = 2
-    mc_chunk: int = 4  # bnn passes per turn before other streams' frames run
+    mc_chunk: int = MC_CHUNK  # bnn passes per turn before other streams' frames run
     max_output_pixels: int = 1920 * 1080
 
 

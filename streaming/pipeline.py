@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from models import Segmenter
-from streaming.engine import InferenceEngine, StreamFrame
+from streaming.engine import MC_CHUNK, InferenceEngine, StreamFrame
 from streaming.modes import StreamConfig
 from streaming.session import StreamSession
 from streaming.uncertainty import UncertaintyMaps
@@ -19,7 +19,7 @@ class StreamPipeline:
     """Runs one stream's frames in order through ``segmenter`` and its own session."""
 
     def __init__(
-        self, segmenter: Segmenter, config: StreamConfig, stream_id: str = "local", mc_chunk: int = 8
+        self, segmenter: Segmenter, config: StreamConfig, stream_id: str = "local", mc_chunk: int = MC_CHUNK
     ) -> None:
         self.engine = InferenceEngine(segmenter, mc_chunk)
         self.session = StreamSession(

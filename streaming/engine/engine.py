@@ -26,6 +26,7 @@ from streaming.engine.frames import FrameOutput, FrameWork, StepResult, StreamFr
 from streaming.modes import Mode
 from streaming.uncertainty import single_maps
 
+MC_CHUNK = 4  # bnn samples per step by default: the server's turn size, so eval runs bnn as it is served
 _SEED_MIX = 1_000_003  # seeds of consecutive frames of a stream and of streams' seeds stay apart
 _SEED_MASK = (1 << 63) - 1
 
@@ -33,7 +34,7 @@ _SEED_MASK = (1 << 63) - 1
 class InferenceEngine:
     """Runs frames through ``segmenter`` and their streams' blends; not thread-safe (one thread owns it)."""
 
-    def __init__(self, segmenter: Segmenter, mc_chunk: int = 8) -> None:
+    def __init__(self, segmenter: Segmenter, mc_chunk: int = MC_CHUNK) -> None:
         if mc_chunk < 1:
             raise ValueError(f"mc_chunk must be >= 1, got {mc_chunk}")
         self.segmenter = segmenter

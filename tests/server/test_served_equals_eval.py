@@ -23,7 +23,6 @@ from tests.server.conftest import LiveServer
 from vqseg_client.wire import unpack
 
 MAPS = ("confidence", "mutual_info", "expected_entropy")
-MC_CHUNK = 4  # the server's default: seeded bnn is identical when eval steps its samples the same way
 
 
 def labelled_clip(frames: int = 6) -> EvalSequence:
@@ -77,7 +76,7 @@ def test_the_server_and_eval_give_the_same_results(
     config = served_config(hello)
     assert config.mode.value == mode and (config.seed == 7) == ("seed" in query)
     segmenter = load_segmenter(tiny_checkpoint, "cpu")
-    pipeline = StreamPipeline(segmenter, config, stream_id="parity", mc_chunk=MC_CHUNK)
+    pipeline = StreamPipeline(segmenter, config, stream_id="parity")  # eval's own, as evaluate_modes makes it
     for i, (image, timestamp) in enumerate(zip(clip.images, clip.timestamps, strict=True)):
         maps = pipeline.process(image, timestamp)
         host = maps_to_host(maps, image.shape[:2], OutputSpec(MAPS, "float16", "network"))
@@ -87,8 +86,6 @@ def test_the_server_and_eval_give_the_same_results(
         for name in ("entropy", *MAPS):
             assert arrays[name].tobytes() == host.maps[name].tobytes(), f"frame {i}: {name} differs"
         assert header["summary"] == summary_fields(host)["summary"]  # as the wire rounds them
-    if mode == "bnn":
-        return  # eval steps bnn's samples 8 at a time by default: the same distribution, other masks
     # vqseg eval's own loop over the clip scores the same frames the server answered
     runs = evaluate_modes(segmenter, [clip], [mode], config, progress=False)
     served_entropy = [header["summary"]["mean_uncertainty"] for header, _ in served]

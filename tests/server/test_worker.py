@@ -43,12 +43,24 @@ def job(s: StreamSession | None = None, config: StreamConfig | None = None, **kw
     return FrameJob(frame, ReplySpec(), time.perf_counter(), **kwargs)  # type: ignore[arg-type]
 
 
+def submit_blocker(worker: InferenceWorker, blocker: FrameJob, timeout: float = 20.0) -> None:
+    """Submit ``blocker`` and wait until the worker's thread is inside its (slow, 0.2 s) forward pass:
+    frames queued now wait for the next batch together, however loaded the machine is."""
+    segmenter = worker.segmenter
+    assert isinstance(segmenter, SlowSegmenter)
+    before = len(segmenter.batch_sizes)
+    worker.submit(blocker)
+    deadline = time.monotonic() + timeout
+    while len(segmenter.batch_sizes) == before:
+        assert time.monotonic() < deadline, "the worker never started the blocker's forward pass"
+        time.sleep(0.002)
+
+
 def test_frames_of_different_streams_share_a_forward_pass_grouped_by_mode(worker: InferenceWorker) -> None:
     segmenter = worker.segmenter
     assert isinstance(segmenter, SlowSegmenter)
     busy = job(session("busy"))
-    worker.submit(busy)
-    time.sleep(0.05)  # the worker is inside the first forward pass now
+    submit_blocker(worker, busy)
     segmenter.batch_sizes.clear()
     jobs = [
         job(session("a")),
@@ -67,8 +79,7 @@ def test_frames_of_different_streams_share_a_forward_pass_grouped_by_mode(worker
 
 def test_newest_frame_wins_and_inherits_dropped_settings(worker: InferenceWorker) -> None:
     s = session("s")
-    worker.submit(job(session("blocker")))
-    time.sleep(0.05)
+    submit_blocker(worker, job(session("blocker")))
     first = job(s, droppable=True, changes={"window": 2})
     second = job(s, droppable=True, reset=True)
     kept = job(s)  # not droppable (REST): stays queued behind
@@ -83,8 +94,7 @@ def test_newest_frame_wins_and_inherits_dropped_settings(worker: InferenceWorker
 
 
 def test_a_full_queue_refuses_without_losing_the_lane(worker: InferenceWorker) -> None:
-    worker.submit(job(session("blocker")))
-    time.sleep(0.05)
+    submit_blocker(worker, job(session("blocker")))
     queued = [job(session(f"q{i}")) for i in range(5)]
     for j in queued:
         worker.submit(j)
