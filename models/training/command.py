@@ -57,6 +57,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--class-weights", choices=("none", "median", "sqrt"), default="none",
                         help="loss weights per class: median-frequency balancing, its square root, or none")
     parser.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
+    parser.add_argument("--freeze-bn", action="store_true",
+                        help="keep batch norm's running statistics (fine-tuning on a few similar frames, e.g. a "
+                             "harvest from one camera: their batch statistics would wreck the network)")
     parser.add_argument("--sequences", type=int, default=120, help="synthetic scenes to render")
     parser.add_argument("--frames-per-sequence", type=int, default=12)
     parser.add_argument("--stride", type=int, default=5, help="frames between samples of one scene")
@@ -131,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         time_budget=None if args.time_budget is None else args.time_budget * 60.0,
         resume_file=resume_path(args.out),
         resume=args.resume,
+        freeze_bn=args.freeze_bn,
     )
     result = train(model, meta, frames, config, val, sample_weights=sample_weights, loss_weights=loss_weights)
     argv = _without_time_budget(sys.argv[2:])

@@ -39,6 +39,7 @@ class TrainConfig:
     time_budget: float | None = None  # seconds of this invocation; None = until done
     resume_file: Path | None = None
     resume: bool = False
+    freeze_bn: bool = False  # batch norm keeps its running statistics (fine-tuning on few, similar frames)
 
     def fingerprint(self) -> dict[str, object]:
         """The settings a resumed run must share with the run it continues."""
@@ -46,6 +47,8 @@ class TrainConfig:
         for key in ("threads", "eval_every", "checkpoint_every", "time_budget", "resume_file", "resume"):
             data.pop(key)
         data["crop"] = list(self.crop)
+        if not self.freeze_bn:  # runs from before the option existed resume as they were
+            data.pop("freeze_bn")
         return data
 
 
@@ -136,6 +139,8 @@ def train(
     finished = True
     for step in bar:
         model.train()
+        if config.freeze_bn:
+            _freeze_batch_norm(model)
         images, labels = sampler.next()
         logits = model(prep(list(images.numpy())))
         loss = F.cross_entropy(logits, labels, weight=weight, ignore_index=255)
@@ -174,3 +179,10 @@ def train(
 
 def _rounded(weights: np.ndarray | None) -> list[float] | None:
     return None if weights is None else [round(float(w), 5) for w in weights]
+
+
+def _freeze_batch_norm(model: torch.nn.Module) -> None:
+    """Batch norm in eval mode (running statistics, not the batch's), its scale and shift still learnt."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()

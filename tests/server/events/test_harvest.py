@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from prometheus_client import CollectorRegistry
 
 from models import load_checkpoint
@@ -120,7 +121,7 @@ def test_serve_harvest_export_fine_tune(street_checkpoint: Path, tmp_path: Path)
     tuned = tmp_path / "tuned.pt"
     code = vqseg(["train", "--data", str(written["segnet"]), "--init", str(street_checkpoint), "--steps", "1",
                   "--batch", "2", "--input-size", "24x32", "--crop", "24x32", "--width", "4", "--threads", "1",
-                  "--eval-every", "0", "--out", str(tuned)])
+                  "--eval-every", "0", "--freeze-bn", "--out", str(tuned)])
     assert code == 0
     before, _ = load_checkpoint(street_checkpoint)
     after, meta = load_checkpoint(tuned)
@@ -129,4 +130,6 @@ def test_serve_harvest_export_fine_tune(street_checkpoint: Path, tmp_path: Path)
     convs = {k: v for k, v in after.state_dict().items() if k.endswith("weight") and v.dim() == 4}
     moved = max(float((v - start[k]).abs().max()) for k, v in convs.items())
     assert 0.0 < moved < 0.05  # one small step away from the --init weights (a fresh net differs by far more)
+    stats = [k for k in start if k.endswith(("running_mean", "running_var"))]
+    assert stats and all(torch.equal(after.state_dict()[k], start[k]) for k in stats)  # --freeze-bn
     assert meta.class_names == tuple(CLASS_NAMES)
