@@ -18,7 +18,8 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def loads(text: str) -> Any:
+def check_depth(text: str) -> None:
+    """ValueError when ``text``'s brackets (outside strings) nest deeper than ``MAX_DEPTH``."""
     depth = deepest = 0
     in_string = escaped = False
     for ch in text:  # bracket depth outside strings, before the recursive parser sees it
@@ -38,6 +39,10 @@ def loads(text: str) -> Any:
                 raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
         elif ch in "]}":
             depth -= 1
+
+
+def loads(text: str) -> Any:
+    check_depth(text)
     try:
         return json.loads(text, parse_constant=_no_constants)
     except RecursionError:

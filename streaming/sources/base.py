@@ -31,6 +31,8 @@ class FrameSource(ABC):
     uri: str
     fps: float | None = None
     live: bool = False
+    frame_size: tuple[int, int] | None = None  # (width, height) when known before reading
+    frame_cost: int = 0  # bytes one read allocates at its peak, when known (budgeted by servers)
 
     @abstractmethod
     def read(self) -> SourceFrame | None: ...

@@ -54,6 +54,10 @@ class OpenCVSource(FrameSource):
         self._capture = self._open()
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and 0 < fps < 1000 else None
+        width, height = (int(self._capture.get(p) or 0) for p in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
+        if width > 0 and height > 0:
+            self.frame_size = (width, height)
+            self.frame_cost = width * height * 3 * 2  # the decoded BGR frame and its RGB copy
 
     def _open(self) -> cv2.VideoCapture:
         if isinstance(self._target, int):

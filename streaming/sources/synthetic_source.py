@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streaming.sources.base import FrameSource, SourceFrame
-from synthetic import StreetSceneVideo, parse_synthetic_uri
+from synthetic import RENDER_BYTES_PER_PIXEL, StreetSceneVideo, parse_synthetic_uri
 
 
 class SyntheticSource(FrameSource):
@@ -15,6 +15,8 @@ class SyntheticSource(FrameSource):
         self.uri = uri
         self.config = parse_synthetic_uri(uri)
         self.fps = self.config.fps
+        self.frame_size = (self.config.width, self.config.height)
+        self.frame_cost = self.config.width * self.config.height * RENDER_BYTES_PER_PIXEL
         self._video = StreetSceneVideo(self.config)
         self._next = 0
         self._closed = False
