@@ -87,6 +87,7 @@ async def pull_stream(
             source.close()
         raise
     entry.source = checked.display
+    entry.transport = "pull"
     entry.ingest = _start_ingest(runtime, entry, checked.target, source, request.loop)
     return entry.info()
 

@@ -59,7 +59,7 @@ async def subscribe(ws: WebSocket, stream_id: str) -> None:
 
 async def _write(ws: WebSocket, sub: Subscriber) -> None:
     while True:
-        item = await sub.queue.get()
+        item = await sub.get()
         if isinstance(item, End):
             with contextlib.suppress(Exception):
                 await ws.send_text(item.message())
@@ -77,8 +77,13 @@ async def _read(ws: WebSocket, sub: Subscriber) -> None:
         text = message.get("text")
         if not text:
             continue
+        if wire_json.control_too_big(text):  # refused before it is scanned
+            with contextlib.suppress(Exception):
+                await ws.close(1009, f"control message over {wire_json.MAX_CONTROL_BYTES} bytes")
+            return
         with contextlib.suppress(ValueError, AttributeError):
             data = wire_json.loads(text)
             if data.get("type") == "ping":
-                pong = {"type": "pong", "protocol": PROTOCOL, "id": data.get("id"), "time": time.time()}
+                pong = {"type": "pong", "protocol": PROTOCOL, "id": wire_json.echo_id(data.get("id")),
+                        "time": time.time()}
                 sub.offer(wire_json.dumps(pong))

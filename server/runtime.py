@@ -120,7 +120,7 @@ class Runtime:
         self._directory = StreamDirectory(
             registry, self.settings.subscriber_queue, self.settings.max_streams_per_key,
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
-            check_config=self.budget.check_new,
+            check_config=self.budget.check_new, watcher_bytes=self.settings.max_watcher_bytes,
         )
 
     # ---- what routes use -------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from server.errors import Forbidden, InvalidParameters, KeyStreamLimit, StreamExists
-from server.fanout import End, Fanout
+from server.fanout import End, Fanout, QueuedBytes
 from server.jobs import FrameResult
 from server.metrics import StreamGauge
 from server.params import config_dict
@@ -57,6 +57,7 @@ class StreamEntry:
     rest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     mean_uncertainty: float | None = None
     low_confidence: float | None = None
+    transport: str = ""  # what created it: ws, rest or pull; only a WebSocket-made stream ends with its sockets
 
     @property
     def state(self) -> str:
@@ -105,8 +106,10 @@ class StreamDirectory:
         max_per_key: int = 0,
         on_subscriber_drop: Callable[[int], None] | None = None,
         check_config: Callable[[StreamConfig], None] | None = None,
+        watcher_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         self.registry = registry
+        self.watcher_bytes = QueuedBytes(watcher_bytes)
         self.subscriber_queue = subscriber_queue
         self.max_per_key = max_per_key
         self._on_drop = on_subscriber_drop
@@ -146,6 +149,9 @@ class StreamDirectory:
             if exclusive:
                 raise StreamExists(f"stream {stream_id!r} already exists")
             check_owner(entry, owner)
+            if entry.kind == "pull" and kind == "push":  # its source feeds it; nobody else changes it
+                raise StreamExists(f"stream {stream_id!r} is pulled by the server from its source: it takes no "
+                                   f"pushed frames, resets or settings")
             return entry, False
         if self.max_per_key and owner is not None:
             owned = sum(1 for e in self._entries.values() if e.owner == owner)
@@ -158,7 +164,8 @@ class StreamDirectory:
             session, _ = self.registry.get_or_create(stream_id, config)
         except ValueError as exc:  # an invalid stream id
             raise InvalidParameters(str(exc)) from None
-        entry = StreamEntry(stream_id, session, kind, owner, Fanout(self.subscriber_queue, self._on_drop))
+        entry = StreamEntry(stream_id, session, kind, owner, Fanout(self.subscriber_queue, self._on_drop,
+                                                                           self.watcher_bytes))
         self._entries[stream_id] = entry
         return entry, True
 
