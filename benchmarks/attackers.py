@@ -80,7 +80,7 @@ async def slow_socket(host: str, port: int, deadline: float, out: Counter[str], 
         reader, writer = connection
         opened = time.monotonic()
         closed = asyncio.ensure_future(_read_until_closed(reader, deadline - time.monotonic() + 1))
-        request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
+        request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200
         sent = 0
         while not closed.done() and time.monotonic() < deadline:
             if not silent and sent < len(request):
@@ -106,7 +106,7 @@ async def stalled_body(host: str, port: int, deadline: float, out: Counter[str])
             continue
         reader, writer = connection
         opened = time.monotonic()
-        writer.write(f"POST /v1/segment HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+        writer.write(f"POST /v1/segment HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
                      f"Content-Length: {15 * MiB}\r\n\r\n".encode() + b"\xff\xd8\xff" + b"\0" * (64 * 1024))
         answer = await _read_until_closed(reader, max(0.1, deadline - time.monotonic()))
         status = answer[9:12].decode(errors="replace") if answer.startswith(b"HTTP/") else "none"

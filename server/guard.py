@@ -12,7 +12,7 @@ In order:
 4. Every HTTP response gets ``SECURITY_HEADERS`` (a CSP for the viewer, no sniffing, no framing, no
    referrer).
 5. A request still running when the shutdown timeout cancels it is answered 503 ``not_ready`` (JSON)
-   instead of uvicorn's plain-text 500.
+   instead of uvicorn's plain-text 500 and a traceback (a WebSocket cut so just ends).
 """
 
 from __future__ import annotations
@@ -110,7 +110,10 @@ class RequestGuard:
                 await _answer(scope, send, info.status, info.code, info.message, close=kind == "http")
                 return
         if kind == "websocket":
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            except asyncio.CancelledError:  # the shutdown timeout cut it: the socket goes with the server
+                return
             return
         if scope.get("method") not in ("GET", "HEAD", "OPTIONS") and not FRAME_PATHS.match(path):
             body = await self._read_body(scope, receive, send)
