@@ -38,8 +38,8 @@ import numpy as np
 
 from server.errors import ServiceError
 from server.frame_budget import ByteBudget
-from server.jobs import FrameJob, FrameResult
-from streaming import SourceError, StreamSession
+from server.jobs import FrameJob, FrameResult, ReplySpec
+from streaming import SourceError, StreamFrame, StreamSession
 from streaming.sources import FrameSource, SourceFrame, open_source
 from streaming.sources.opencv_source import is_network_uri
 from streaming.sources.policy import redact
@@ -246,10 +246,9 @@ class SourceIngest:
                 log.debug("stream %s: frame refused: %s", self.session.stream_id, exc)
                 return
         wants = self._wants()  # "none" | "json" | "json+frame"
-        job = FrameJob(
-            image, timestamp, time.perf_counter(), session=self.session, droppable=True,
-            reset=frame.after_gap, fmt="none" if wants == "none" else "json", include_frame=wants == "json+frame",
-        )
+        reply = ReplySpec(fmt="none" if wants == "none" else "json", include_frame=wants == "json+frame")
+        job = FrameJob(StreamFrame(image, timestamp, self.session), reply, time.perf_counter(), droppable=True,
+                       reset=frame.after_gap)
         try:
             self._submit(job)
         except ServiceError as exc:  # overloaded or shutting down: this frame is lost, the next may pass

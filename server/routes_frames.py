@@ -11,11 +11,12 @@ from fastapi import APIRouter, Query, Request, Response
 
 from server.deps import KeyOwner, ReadyRuntime, StreamId
 from server.errors import InvalidParameters
-from server.jobs import FrameJob
+from server.jobs import FrameJob, ReplySpec
 from server.params import config_changes, parse_format, parse_maps
 from server.replies import result_response
 from server.streams import check_owner
 from server.upload import FRAME_BODY_OPENAPI, read_frame
+from streaming import StreamFrame
 
 router = APIRouter(tags=["frames"])
 
@@ -68,9 +69,10 @@ async def post_frame(
             entry.transport = "rest"
         demand = entry.hub.demand  # watchers get every frame of the stream, whatever format its sender asked for
         job = FrameJob(
-            frame.image, arrival if timestamp is None else timestamp, received, session=entry.session,
-            changes={} if created else changes, maps=extra, fmt=fmt, decode_ms=frame.decode_ms,
-            also_json=fmt != "json" and demand != "none", include_frame=demand == "json+frame",
+            StreamFrame(frame.image, arrival if timestamp is None else timestamp, entry.session),
+            ReplySpec(maps=extra, fmt=fmt, also_json=fmt != "json" and demand != "none",
+                      include_frame=demand == "json+frame"),
+            received, changes={} if created else changes, decode_ms=frame.decode_ms,
         )
         del frame
         async with entry.rest_lock:  # REST frames of one stream run in arrival order, none dropped

@@ -41,18 +41,19 @@ class Runtime:
         self.keys = settings.api_keys()
         self.limits = FrameLimits(settings.max_frame_bytes, settings.max_frame_pixels)
         self.metrics = ServiceMetrics(settings.metrics_streams)
+        self.budget = StreamBudget(settings)
         self.worker = InferenceWorker(
             load or (lambda: load_segmenter(settings.model, settings.device, settings.backend)),
             WorkerLimits(settings.max_batch, settings.max_wait_ms, settings.queue_size, settings.encode_threads,
                          settings.mc_chunk, settings.max_output_pixels),
             self.metrics,
             on_ready=self._on_model_ready,
+            check_config=self.budget.check,
         )
         self._decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vqseg-decode")
         self.policy = settings.source_policy()
         self.frame_memory = ByteBudget(settings.max_decoded_bytes)
         self.admission = Admission(settings.queue_size, settings.max_rest_per_stream, lambda: self.worker.depth)
-        self.budget: StreamBudget | None = None
         self.pulls: list[Any] = []  # every SourceIngest started, until its thread has ended
         self._directory: StreamDirectory | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -109,9 +110,8 @@ class Runtime:
                     log.exception("idle eviction failed")
 
     def _on_model_ready(self, segmenter: Segmenter) -> None:  # worker thread, before ready is set
-        self.budget = StreamBudget(self.settings, segmenter.meta.num_classes, segmenter.meta.input_size,
-                                   segmenter.device, lambda: registry.buffer_bytes())
-        self.worker.check_config = self.budget.check
+        self.budget.bind(segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
+                         lambda: registry.buffer_bytes())
         registry = SessionRegistry(
             segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
             max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,

@@ -21,10 +21,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import wire_json
 from server.errors import PROTOCOL, InvalidParameters, MalformedMessage, ServiceError, describe
-from server.jobs import FrameJob, FrameResult
+from server.jobs import FrameJob, FrameResult, ReplySpec
 from server.params import WireOptions, config_changes, config_dict, parse_maps
 from server.runtime import Runtime
 from server.streams import StreamEntry
+from streaming import StreamFrame
 
 MAX_MALFORMED = 5  # malformed control messages in a row before the connection is closed with 4400
 OUTBOX = 4  # results and messages waiting for the sender
@@ -177,11 +178,13 @@ class PushConnection:
             self._changes, self._reset = {}, False
             demand = self.entry.hub.demand
             binary = self.wire.protocol == 2
+            reply = ReplySpec(
+                self._maps, "binary" if binary else "json", self.wire.size, self.wire.map_dtype,
+                also_json=binary and demand != "none", include_frame=demand == "json+frame",
+            )
             job = FrameJob(
-                frame.image, pending.timestamp, pending.received, session=self.entry.session, changes=changes,
-                maps=self._maps, droppable=True, reset=reset, decode_ms=frame.decode_ms,
-                include_frame=demand == "json+frame", fmt="binary" if binary else "json", size=self.wire.size,
-                map_dtype=self.wire.map_dtype, also_json=binary and demand != "none",
+                StreamFrame(frame.image, pending.timestamp, self.entry.session), reply, pending.received,
+                changes=changes, droppable=True, reset=reset, decode_ms=frame.decode_ms,
             )
             try:
                 future = self.runtime.submit(job)
