@@ -16,6 +16,21 @@ RESULT_SIZES = ("network", "frame")
 BINARY_MAP_DTYPES = ("float16", "uint8")
 
 
+FRAME_QUERY = ("timestamp", "maps", "format")  # besides the config fields
+SEGMENT_QUERY = ("mode", "samples", "maps", "format")
+WS_QUERY = ("maps", "protocol", "size", "map_dtype", "key")  # besides the config fields
+SUBSCRIBE_QUERY = ("frame", "key")
+
+
+def refuse_unknown(names: Iterable[str], known: Iterable[str]) -> None:
+    """422 for a query parameter that is not one of ``known`` (a typo must not be silently ignored)."""
+    allowed = set(known)
+    unknown = sorted({n for n in names if n not in allowed})
+    if unknown:
+        shown = ", ".join(repr(n[:40]) for n in unknown[:5])
+        raise InvalidParameters(f"unknown parameter(s) {shown}; known: {', '.join(sorted(allowed))}")
+
+
 def config_fields() -> tuple[str, ...]:
     """The names a client may change: every field of ``StreamConfig``."""
     return tuple(f.name for f in dataclasses.fields(StreamConfig))

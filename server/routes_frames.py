@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from server.deps import KeyOwner, ReadyRuntime, StreamId
 from server.errors import InvalidParameters
 from server.jobs import FrameJob, ReplySpec
-from server.params import config_changes, parse_format, parse_maps
+from server.params import FRAME_QUERY, config_changes, config_fields, parse_format, parse_maps, refuse_unknown
 from server.replies import result_response
 from server.streams import check_owner
 from server.upload import FRAME_BODY_OPENAPI, read_frame
@@ -46,6 +46,7 @@ async def post_frame(
 ) -> Response:
     received = time.perf_counter()
     arrival = time.time()
+    refuse_unknown(request.query_params.keys(), (*config_fields(), *FRAME_QUERY))
     if timestamp is not None and not math.isfinite(timestamp):
         raise InvalidParameters("timestamp must be a finite number of seconds")
     given = {

@@ -13,6 +13,7 @@ from server import wire_json
 from server.auth import check_key, presented_key
 from server.errors import PROTOCOL, Overloaded
 from server.fanout import End, Subscriber
+from server.params import SUBSCRIBE_QUERY, refuse_unknown
 from server.routes_ws import refuse
 from server.runtime import Runtime
 
@@ -26,6 +27,7 @@ async def subscribe(ws: WebSocket, stream_id: str) -> None:
     try:
         check_key(runtime.keys, presented_key(ws.headers, ws.query_params))
         runtime.require_ready()
+        refuse_unknown(ws.query_params.keys(), SUBSCRIBE_QUERY)
         entry = runtime.directory.get(stream_id)
         settings = runtime.settings
         if len(entry.hub) >= settings.max_watchers_per_stream:

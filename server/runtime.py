@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,10 +30,12 @@ from server.stream_budget import StreamBudget
 from server.streams import StreamDirectory
 from server.worker import InferenceWorker, WorkerLimits
 from streaming import MAP_NAMES, SessionRegistry
+from streaming.sources.policy import ffmpeg_options
 
 log = logging.getLogger(__name__)
 
 SegmenterLoader = Callable[[], Segmenter]
+FFMPEG_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 
 
 class Runtime:
@@ -65,6 +68,8 @@ class Runtime:
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        # FFmpeg (read per open): RTSP over TCP and no HTTP redirects, as the pull policy assumes
+        os.environ[FFMPEG_ENV] = ffmpeg_options(os.environ.get(FFMPEG_ENV))
         self.worker.start()
         self._tasks.append(asyncio.create_task(self._evict_forever(), name="vqseg-evict"))
 

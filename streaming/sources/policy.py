@@ -15,8 +15,13 @@ resolve to something else when the connection is made. Loopback, private, link-l
 reserved and unspecified addresses are refused unless a rule names the address or network, or the
 exact host name (globs and ``*`` cover public addresses only). Control characters, spaces and
 non-ASCII text are refused anywhere in a source, as are FFmpeg's option words in an RTSP query
-(``?udp``, ``?multicast``, ``?listen``...). ``redact`` hides the password of a URL wherever a source is
-shown or logged.
+(``?udp``, ``?multicast``, ``?listen``...). ``redact`` hides the password of a URL, and the values of
+query parameters that carry credentials (``password``, ``pwd``, ``user``, ``token``, ``key``... named
+plainly or percent-encoded), wherever a source is shown or logged.
+
+IPv6 addresses that embed an IPv4 address (IPv4-mapped and -compatible, 6to4, Teredo, NAT64) are
+judged by the IPv4 address inside. ``ffmpeg_options`` gives what FFmpeg must be told for the checks to
+hold: RTSP over TCP (no UDP ports the check never saw) and no HTTP redirects (a hop the check never saw).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import re
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from streaming.errors import SourceError
 
@@ -38,6 +43,14 @@ MAX_WEBCAM_INDEX = 63
 _RTSP_OPTION_WORDS = frozenset({"udp", "tcp", "multicast", "http", "https", "filter_src", "listen", "timeout",
                                 "localport", "localaddr", "reuse", "rtsp_flags"})
 _UNSAFE = re.compile(r"[^\x21-\x7e]")  # anything but printable ASCII without space
+# Query parameters whose values are credentials (compared after percent-decoding, lower case).
+SECRET_PARAMS = frozenset({"password", "passwd", "pass", "pwd", "user", "username", "usr", "login", "token",
+                           "access_token", "auth", "authorization", "key", "api_key", "apikey", "secret",
+                           "sig", "signature", "credential", "credentials", "session", "sessionid"})
+_QUERY_ITEM = re.compile(r"([?&;])([^=&;#\s\"']*)=([^&;#\s\"']*)")
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64 well-known and local-use).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+FFMPEG_OPTIONS = {"rtsp_transport": "tcp", "max_redirects": "0"}
 _PORT = re.compile(r":(\d{1,5}|\*)$")
 
 Resolver = Callable[[str, int], Sequence[str]]
@@ -75,9 +88,21 @@ class _NetRule:
         return self.port is None or self.port == port
 
 
+def redact_query(text: str) -> str:
+    """``text`` with the values of credential query parameters (``SECRET_PARAMS``) replaced by ``***``."""
+
+    def hide(match: re.Match[str]) -> str:
+        name = unquote(match.group(2)).strip().lower()
+        return f"{match.group(1)}{match.group(2)}=***" if name in SECRET_PARAMS else match.group(0)
+
+    return _QUERY_ITEM.sub(hide, text)
+
+
 def redact(uri: str) -> str:
-    """``uri`` with the password of its user info replaced by ``***`` (control characters escaped)."""
+    """``uri`` with the password of its user info and credential query values replaced by ``***``
+    (control characters escaped)."""
     text = uri.encode("unicode_escape").decode("ascii") if _UNSAFE.search(uri.replace(" ", "")) else uri
+    text = redact_query(text)
     scheme, sep, rest = text.partition("://")
     if not sep:
         return text
@@ -100,9 +125,27 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 def _unmapped(address: Address) -> Address:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+    """The IPv4 address an IPv6 address carries (mapped, compatible, 6to4, Teredo, NAT64), else itself."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
         return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in net for net in _NAT64):
+        return low32
+    if int(address) >> 32 == 0 and int(address) > 1:  # IPv4-compatible ::a.b.c.d (deprecated)
+        return low32
     return address
+
+
+def ffmpeg_options(existing: str | None = None) -> str:
+    """``OPENCV_FFMPEG_CAPTURE_OPTIONS`` (``key;value|key;value``) with ``FFMPEG_OPTIONS`` forced."""
+    items = [i for i in (existing or "").split("|") if i and i.split(";", 1)[0] not in FFMPEG_OPTIONS]
+    return "|".join([*items, *(f"{k};{v}" for k, v in FFMPEG_OPTIONS.items())])
 
 
 def is_public(address: Address) -> bool:
