@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from server import (
+    routes_events,
     routes_frames,
     routes_health,
     routes_model,
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, load: SegmenterLoader | None = 
     app.add_middleware(OriginGuard, allowed=settings.cors_origins, hosts=hosts)  # before CORS
     app.add_middleware(RequestGuard, keys=runtime.keys, hosts=hosts)  # outermost: Host, key, body cap
     for module in (routes_health, routes_model, routes_segment, routes_frames, routes_streams, routes_ws,
-                   routes_subscribe):
+                   routes_subscribe, routes_events):
         app.include_router(module.router)
     if STATIC.is_dir():  # the web viewer, when it is there
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="viewer")

@@ -7,7 +7,7 @@ retried with exponential backoff; ``OpenCVSource`` itself reconnects a stream th
 first frame after a reconnect restarts the ring buffer. Results go back to the event loop, where
 they fan out to the stream's watchers.
 
-``uri`` has passed the server's pull policy (``streaming.sources.policy``); ``display`` is the same
+``uri`` has passed the server's pull policy (``server.source_policy``); ``display`` is the same
 source with its password hidden, the only form that is logged. ``stop`` also interrupts a read that
 is blocked inside the source (OpenCV's open/read timeouts bound it), so a deleted stream's thread
 ends within about ``open_timeout`` whatever the source does, and it never reconnects after ``stop``.
@@ -39,10 +39,9 @@ import numpy as np
 from server.errors import ServiceError
 from server.frame_budget import ByteBudget
 from server.jobs import FrameJob, FrameResult, ReplySpec
-from streaming import SourceError, StreamFrame, StreamSession
-from streaming.sources import FrameSource, SourceFrame, open_source
-from streaming.sources.opencv_source import is_network_uri
-from streaming.sources.policy import redact
+from server.source_policy import redact
+from streaming import StreamFrame, StreamSession
+from vqseg_client.sources import FrameSource, SourceError, SourceFrame, is_network_uri, open_source
 
 log = logging.getLogger(__name__)
 
@@ -188,12 +187,12 @@ class SourceIngest:
     def _read_all(self, source: FrameSource, offset: float) -> float | None:
         """Submit frames (at most ``max_fps``; non-live sources paced at their fps). Returns the last
         timestamp read."""
-        width, height = source.frame_size or (0, 0)
+        width, height = getattr(source, "frame_size", None) or (0, 0)  # duck-typed sources may not say
         if width * height > self._max_pixels:
             raise _TooLarge(f"source frames are {width}x{height}; the limit is {self._max_pixels} pixels")
         fps = source.fps if source.fps and math.isfinite(source.fps) and source.fps > 0 else 15.0
         period = self._min_period if source.live else max(1.0 / fps, self._min_period)
-        cost = source.frame_cost
+        cost = int(getattr(source, "frame_cost", 0))
         next_at = time.monotonic()
         last: float | None = None
         while not self._stop.is_set():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from streaming.sources.policy import redact_query
+from vqseg_client.redact import redact_query
 
 LOGGERS = ("uvicorn.access", "uvicorn.error")
 

@@ -16,9 +16,9 @@ from server.params import config_changes
 from server.runtime import Runtime
 from server.settings import Settings
 from server.streams import StreamEntry, check_owner
-from streaming import STREAM_ID_PATTERN, SourceError
-from streaming.sources import FrameSource, open_source
+from streaming import STREAM_ID_PATTERN
 from synthetic import RENDER_BYTES_PER_PIXEL, parse_synthetic_uri
+from vqseg_client.sources import FrameSource, SourceError, open_source
 
 router = APIRouter(tags=["streams"])
 

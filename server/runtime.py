@@ -21,16 +21,18 @@ import torch
 from models import Segmenter, load_segmenter
 from server.decode import DecodedFrame, FrameLimits, decode_frame
 from server.errors import NotReady, Overloaded
+from server.events.service import EventService
 from server.frame_budget import Admission, ByteBudget
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
 from server.params import config_dict
 from server.settings import Settings
+from server.source_policy import ffmpeg_options
 from server.stream_budget import StreamBudget
-from server.streams import StreamDirectory
+from server.streams import StreamDirectory, StreamEntry
+from server.taps import FrameTaps
 from server.worker import InferenceWorker, WorkerLimits
 from streaming import MAP_NAMES, SessionRegistry
-from streaming.sources.policy import ffmpeg_options
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class Runtime:
         self.metrics = ServiceMetrics(settings.metrics_streams)
         self.budget = StreamBudget(settings)
         self.worker = InferenceWorker(
-            load or (lambda: load_segmenter(settings.model, settings.device, settings.backend)),
+            load or self._load_model,
             WorkerLimits(settings.max_batch, settings.max_wait_ms, settings.queue_size, settings.encode_threads,
                          settings.mc_chunk, settings.max_output_pixels),
             self.metrics,
@@ -63,13 +65,20 @@ class Runtime:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.closing = False
         self.started_at = time.time()
+        self.events = EventService(settings, self.metrics.registry, self._find_stream)
+        self.worker.taps = FrameTaps()
         self._bind_metrics()
+
+    def _load_model(self) -> Segmenter:
+        s = self.settings
+        return load_segmenter(s.model, s.device, s.backend, threads=s.threads or None)
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         # FFmpeg (read per open): RTSP over TCP and no HTTP redirects, as the pull policy assumes
         os.environ[FFMPEG_ENV] = ffmpeg_options(os.environ.get(FFMPEG_ENV))
+        self.events.start(self.loop)
         self.worker.start()
         self._tasks.append(asyncio.create_task(self._evict_forever(), name="vqseg-evict"))
 
@@ -102,6 +111,7 @@ class Runtime:
         for ingest in self.pulls:
             await asyncio.to_thread(ingest.join, self.settings.pull_timeout + 2.0)
         await asyncio.to_thread(self.worker.stop, timeout)
+        await asyncio.to_thread(self.events.stop, timeout)
         self._decode_pool.shutdown(wait=False, cancel_futures=True)
 
     async def _evict_forever(self) -> None:
@@ -111,6 +121,8 @@ class Runtime:
             if self._directory is not None:
                 try:
                     self._directory.evict_idle()
+                    if self.events.monitor is not None:
+                        self.events.monitor.forget({e.stream_id for e in self._directory.entries()})
                 except Exception:
                     log.exception("idle eviction failed")
 
@@ -127,6 +139,9 @@ class Runtime:
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
             check_config=self.budget.check_new, watcher_bytes=self.settings.max_watcher_bytes,
         )
+        monitor = self.events.on_model_ready(segmenter.meta.class_names, segmenter.meta.palette)
+        assert self.worker.taps is not None
+        self.worker.taps.taps.append(monitor)
 
     # ---- what routes use -------------------------------------------------------------------
     @property
@@ -194,12 +209,16 @@ class Runtime:
             "num_classes": meta.num_classes,
             "input_size": list(meta.input_size),
             "backend": seg.backend,
+            "backend_choice": getattr(seg, "backend_choice", seg.backend),
             "device": str(seg.device),
             "dropout": meta.dropout,
             "temperatures": dict(meta.temperatures),
             "maps": list(MAP_NAMES),
             "defaults": config_dict(self.settings.stream_defaults()),
         }
+
+    def _find_stream(self, stream_id: str) -> StreamEntry | None:
+        return self._directory.find(stream_id) if self._directory is not None else None
 
     def _bind_metrics(self) -> None:
         live = self.metrics.live

@@ -10,24 +10,29 @@ import os
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
+from server.events.settings import EventSettings
+from server.source_policy import SourcePolicy
 from streaming import Mode, StreamConfig
-from streaming.sources.policy import SourcePolicy
 
 MiB = 1024 * 1024
 
 
-class Settings(BaseSettings):
-    """Everything ``vqseg serve`` can be told; each field is also ``VQSEG_<NAME>``."""
+class Settings(EventSettings):
+    """Everything ``vqseg serve`` can be told; each field is also ``VQSEG_<NAME>`` (the event settings:
+    ``server.events.settings``)."""
 
     model_config = SettingsConfigDict(env_prefix="VQSEG_", extra="ignore", validate_default=True)
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     model: str | None = Field(None, description="checkpoint (.pt) or ONNX file; None = the embedded default")
-    backend: Literal["torch", "onnx"] | None = Field(None, description="None: onnx for .onnx files, else torch")
+    backend: Literal["auto", "torch", "onnx", "openvino"] = Field(
+        "auto", description="auto: the fastest runtime installed for the device (docs/onnx.md)"
+    )
     device: str = "auto"
+    threads: int = Field(0, ge=0, le=256, description="CPU threads of the inference runtime; 0 = torch's default")
 
     mode: Mode = Mode.VQBNN
     tau: float = Field(1.25 / 15.0, gt=0, le=3600, description="importance time constant (on `clock`)")

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
 from server.results import encode_result, output_specs
 from server.scheduler import FairLanes
+from server.taps import FrameTaps
 from streaming import InferenceEngine, Mode, StreamConfig, StreamFrame, StreamSession
 from streaming.engine import FrameWork, StepResult
 
@@ -71,6 +73,7 @@ class InferenceWorker:
         self.failure: str | None = None
         self._check = check_config  # raises ServiceError for a config over the server's limits
         self._engine: InferenceEngine | None = None
+        self.taps: FrameTaps | None = None  # watch rules, restreams: fed each frame's maps (server.taps)
         self._queue = FairLanes()
         self._seen: dict[str, float] = {}  # when each stream last queued a frame (perf_counter)
         self._new = False  # a stream's first frame is waiting: others may be arriving with it
@@ -148,7 +151,9 @@ class InferenceWorker:
         if self._on_ready is not None:
             self._on_ready(self.segmenter)
         self.ready.set()
-        log.info("inference worker ready: %s on %s", self.segmenter.meta.name, self.segmenter.device)
+        seg = self.segmenter
+        choice = getattr(seg, "backend_choice", seg.backend)
+        log.info("inference worker ready: %s on %s, backend %s", seg.meta.name, seg.device, choice)
         while True:
             batch = self._next_batch()
             if batch is None:
@@ -284,6 +289,7 @@ class InferenceWorker:
         if session is not None:
             header = {"stream_id": session.stream_id, **header, "dropped": session.stats.dropped}
         try:
+            probes = self.taps.measure(job, output.maps) if self.taps is not None else None
             t0 = time.perf_counter()
             specs = output_specs(job.reply, self.limits.max_output_pixels)
             hosts = [maps_to_host(output.maps, (height, width), spec, self._staging) for spec in specs]
@@ -293,7 +299,7 @@ class InferenceWorker:
             _fail(job, ModelError(f"this frame's result maps failed: {exc}"))
             return
         try:
-            self._encode.submit(self._finish, job, config.mode, hosts, header, timing)
+            self._encode.submit(self._finish, job, config.mode, hosts, header, timing, probes)
         except RuntimeError:  # the encode pool is shut down: the server stopped while this batch ran
             _fail(job, NotReady("the server shut down before this frame was answered"))
 
@@ -303,11 +309,14 @@ class InferenceWorker:
         _fail(job, exc)
 
     def _finish(
-        self, job: FrameJob, mode: Mode, hosts: list[HostMaps], header: dict[str, object], timing: dict[str, float]
+        self, job: FrameJob, mode: Mode, hosts: list[HostMaps], header: dict[str, object], timing: dict[str, float],
+        probes: Any = None,
     ) -> None:
         try:
             assert self.segmenter is not None
             result = encode_result(job, mode, hosts, header, timing, self.segmenter.meta.palette)
+            if probes is not None and self.taps is not None:
+                self.taps.finish(job, probes, hosts[0], header)
         except Exception as exc:
             log.exception("encoding failed for stream %s", job.key)
             _fail(job, exc)

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import wire_json
 from server.errors import PROTOCOL, InvalidParameters, MalformedMessage, ServiceError, describe
+from server.events.control import set_stream_rules
 from server.jobs import FrameJob, FrameResult, ReplySpec
 from server.params import WireOptions, config_changes, config_dict, parse_maps
 from server.runtime import Runtime
@@ -64,6 +65,14 @@ class PushConnection:
         if not self._close_requested.is_set():
             self._close = (code, reason)
             self._close_requested.set()
+
+    def notify(self, text: str) -> bool:
+        """Send ``text`` (an event) after what is queued, without waiting; False when the outbox is full."""
+        try:
+            self._outbox.put_nowait(text)
+            return True
+        except asyncio.QueueFull:
+            return False
 
     async def run(self) -> None:
         await self.ws.send_text(self._hello())
@@ -158,7 +167,10 @@ class PushConnection:
             except ValueError as exc:
                 raise InvalidParameters(str(exc)) from None
             return _message("pong", id=ping_id, time=time.time())
-        raise MalformedMessage(f"unknown message type {kind!r}; expected config, frame, reset or ping")
+        if kind == "rules":  # watch rules (docs/events.md); webhook hosts resolve: kept short by the policy
+            rules = set_stream_rules(self.runtime.events, self.entry.session, message.get("rules"))
+            return _message("rules", rules=[r.public() for r in rules])
+        raise MalformedMessage(f"unknown message type {kind!r}; expected config, frame, reset, rules or ping")
 
     # ---- processor -----------------------------------------------------------------------
     async def _process(self) -> None:

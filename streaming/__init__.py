@@ -1,9 +1,9 @@
-"""Stream state and the VQ-BNN blend: ring buffers, temporal importance, uncertainty, sessions, sources."""
+"""Stream state and the VQ-BNN blend: the inference engine, ring buffers, temporal importance,
+uncertainty, sessions. (Frame sources are the client SDK's: ``vqseg_client.sources``.)"""
 
 from streaming.engine import BatchPrediction, InferenceEngine, McAccumulator, StreamFrame, predict_batch
 from streaming.errors import (
     MissingImageError,
-    SourceError,
     StreamingError,
     TooManyStreamsError,
     UnknownStreamError,
@@ -33,7 +33,6 @@ __all__ = [
     "MotionOptions",
     "MotionSmoother",
     "SessionRegistry",
-    "SourceError",
     "StreamConfig",
     "StreamFrame",
     "StreamPipeline",

@@ -23,7 +23,7 @@ from evaluation.run_config import describe_run
 from evaluation.runner import ModeRun, evaluate_modes
 from evaluation.suite import EvalSequence
 from evaluation.throughput import measure_fps
-from models import CheckpointError, Segmenter, default_checkpoint_path, load_segmenter
+from models import BACKENDS, CheckpointError, Segmenter, default_checkpoint_path, load_segmenter
 from streaming import Mode, StreamConfig, parse_variants
 
 
@@ -66,7 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "with --data it also splits sequences",
     )
     add("--uncalibrated", action="store_true", help="ignore the checkpoint's temperatures (vqseg calibrate)")
-    add("--backend", choices=("torch", "onnx"), help="inference backend (default: by file suffix)")
+    add("--backend", choices=BACKENDS, help="inference backend: auto (default; VQSEG_BACKEND), torch, onnx, openvino")
     add("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
     add(
         "--modes",

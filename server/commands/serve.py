@@ -17,7 +17,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="bind address (default 127.0.0.1; VQSEG_HOST)")
     parser.add_argument("--port", type=int, help="port (default 8000; VQSEG_PORT)")
     parser.add_argument("--model", help="checkpoint (.pt) or ONNX file (default: the embedded model)")
-    parser.add_argument("--backend", choices=BACKENDS, help="inference backend (default: from the file)")
+    parser.add_argument("--backend", choices=BACKENDS,
+                        help="inference backend: auto (default; VQSEG_BACKEND), torch, onnx or openvino")
+    parser.add_argument("--threads", type=int, help="CPU threads of the inference runtime (default: torch's)")
     parser.add_argument("--device", help="auto | cpu | cuda[:N] (default auto)")
     parser.add_argument("--mode", choices=("dnn", "bnn", "vqdnn", "vqbnn"), help="default stream mode (vqbnn)")
     parser.add_argument("--tau", type=float, help="importance time constant in seconds (default 1.25/15)")
@@ -39,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {
         "host": args.host, "port": args.port, "model": args.model, "backend": args.backend, "device": args.device,
+        "threads": args.threads,
         "mode": args.mode, "tau": args.tau, "window": args.window, "samples": args.samples,
         "max_streams": args.max_streams, "idle_timeout": args.idle_timeout, "max_batch": args.max_batch,
         "max_wait_ms": args.max_wait_ms, "cors_origins": args.cors_origins, "log_level": args.server_log_level,

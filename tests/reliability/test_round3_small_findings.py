@@ -16,11 +16,12 @@ from collections.abc import Iterator
 import pytest
 from websockets.sync.client import connect
 
-from streaming.sources.policy import SourcePolicy, SourceRefused, is_public, redact
+from server.source_policy import SourcePolicy, SourceRefused, is_public
 from tests.reliability.test_connection_limits import raw, read_all
 from tests.reliability.test_pull_policy import Listener, listener, post
 from tests.server.conftest import LiveServer, ServerFactory, make_frame
 from tests.server.test_ws import close_code, recv_json, recv_type
+from vqseg_client.redact import redact
 
 __all__ = ["listener"]
 JPEG = {"Content-Type": "image/jpeg"}

@@ -15,9 +15,8 @@ resolve to something else when the connection is made. Loopback, private, link-l
 reserved and unspecified addresses are refused unless a rule names the address or network, or the
 exact host name (globs and ``*`` cover public addresses only). Control characters, spaces and
 non-ASCII text are refused anywhere in a source, as are FFmpeg's option words in an RTSP query
-(``?udp``, ``?multicast``, ``?listen``...). ``redact`` hides the password of a URL, and the values of
-query parameters that carry credentials (``password``, ``pwd``, ``user``, ``token``, ``key``... named
-plainly or percent-encoded), wherever a source is shown or logged.
+(``?udp``, ``?multicast``, ``?listen``...). ``redact`` (the reader's, ``vqseg_client.redact``) hides the
+credentials of a URL wherever a source is shown or logged.
 
 IPv6 addresses that embed an IPv4 address (IPv4-mapped and -compatible, 6to4, Teredo, NAT64) are
 judged by the IPv4 address inside. ``ffmpeg_options`` gives what FFmpeg must be told for the checks to
@@ -33,9 +32,10 @@ import re
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from streaming.errors import SourceError
+from vqseg_client.redact import redact
+from vqseg_client.sources import SourceError
 
 NETWORK_SCHEMES = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
 MAX_WEBCAM_INDEX = 63
@@ -43,11 +43,6 @@ MAX_WEBCAM_INDEX = 63
 _RTSP_OPTION_WORDS = frozenset({"udp", "tcp", "multicast", "http", "https", "filter_src", "listen", "timeout",
                                 "localport", "localaddr", "reuse", "rtsp_flags"})
 _UNSAFE = re.compile(r"[^\x21-\x7e]")  # anything but printable ASCII without space
-# Query parameters whose values are credentials (compared after percent-decoding, lower case).
-SECRET_PARAMS = frozenset({"password", "passwd", "pass", "pwd", "user", "username", "usr", "login", "token",
-                           "access_token", "auth", "authorization", "key", "api_key", "apikey", "secret",
-                           "sig", "signature", "credential", "credentials", "session", "sessionid"})
-_QUERY_ITEM = re.compile(r"([?&;])([^=&;#\s\"']*)=([^&;#\s\"']*)")
 # IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64 well-known and local-use).
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 FFMPEG_OPTIONS = {"rtsp_transport": "tcp", "max_redirects": "0"}
@@ -57,6 +52,8 @@ Resolver = Callable[[str, int], Sequence[str]]
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+__all__ = ["CheckedSource", "SourcePolicy", "SourceRefused", "redact", "system_resolver"]
 
 
 class SourceRefused(SourceError):
@@ -86,34 +83,6 @@ class _NetRule:
 
     def matches_port(self, port: int) -> bool:
         return self.port is None or self.port == port
-
-
-def redact_query(text: str) -> str:
-    """``text`` with the values of credential query parameters (``SECRET_PARAMS``) replaced by ``***``."""
-
-    def hide(match: re.Match[str]) -> str:
-        name = unquote(match.group(2)).strip().lower()
-        return f"{match.group(1)}{match.group(2)}=***" if name in SECRET_PARAMS else match.group(0)
-
-    return _QUERY_ITEM.sub(hide, text)
-
-
-def redact(uri: str) -> str:
-    """``uri`` with the password of its user info and credential query values replaced by ``***``
-    (control characters escaped)."""
-    text = uri.encode("unicode_escape").decode("ascii") if _UNSAFE.search(uri.replace(" ", "")) else uri
-    text = redact_query(text)
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        return text
-    netloc_end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
-    netloc = rest[:netloc_end]
-    if "@" not in netloc:
-        return text
-    userinfo, _, host = netloc.rpartition("@")
-    user, colon, _ = userinfo.partition(":")
-    hidden = f"{user}:***" if colon and user else "***"  # a lone user info may itself be a token
-    return f"{scheme}://{hidden}@{host}{rest[netloc_end:]}"
 
 
 def system_resolver(host: str, port: int) -> list[str]:
