@@ -23,6 +23,8 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from benchmarks.attackers_round3 import round3_tasks
+
 MiB = 1024 * 1024
 
 
@@ -217,7 +219,7 @@ async def run_attackers(http_url: str, ws_url: str, frame: bytes, config: Attack
     outcomes: dict[str, Counter[str]] = {k: Counter() for k in
                                          ("slow_headers", "silent", "stalled_body", "oversized", "expensive",
                                           "ws_flood", "abuse")}
-    limits = httpx.Limits(max_connections=config.expensive + 8)
+    limits = httpx.Limits(max_connections=config.expensive + 12)
     async with httpx.AsyncClient(base_url=http_url, timeout=60.0, limits=limits) as http:
         half = config.slow_sockets // 2
         tasks = [slow_socket(host, int(port), deadline, outcomes["slow_headers"], False) for _ in range(half)]
@@ -231,5 +233,6 @@ async def run_attackers(http_url: str, ws_url: str, frame: bytes, config: Attack
         tasks += [ws_flood(ws_url, deadline, outcomes["ws_flood"]) for _ in range(config.ws_flood)]
         tasks += [flood_watch(http, deadline, outcomes["ws_flood"])]
         tasks += [abuse(http, ws_url, deadline, outcomes["abuse"])]
+        tasks += round3_tasks(http, host, int(port), deadline, outcomes)
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), config.seconds + 150)
     return {name: dict(sorted(c.items())) for name, c in outcomes.items()}
