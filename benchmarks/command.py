@@ -20,10 +20,13 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.backends import BACKENDS
 from streaming import Mode, parse_mode
+
+if TYPE_CHECKING:
+    from models.capabilities import Capabilities
 
 QUICK_SOURCE = "synthetic:street?seed=7&w=160&h=120&fps=15"
 
@@ -165,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks.report import add_ratios, render_markdown, write_report
     from benchmarks.scene import render_frames
     from models import CheckpointError, default_checkpoint_path, load_segmenter
+    from models.capabilities import capabilities_of
 
     _defaults(args)
     for noisy in ("httpx", "vqseg_client.client", "vqseg_client.local_server"):
@@ -193,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
             segmenter = loaded[0].segmenter
         else:
             segmenter = load_segmenter(model_path, device=args.device, backend=args.backend, threads=args.threads)
+        _fit_modes(args, capabilities_of(segmenter))
     except (CheckpointError, ValueError, OSError, RuntimeError) as exc:
         print(f"vqseg bench: cannot load {model_path}: {exc}")
         return 2
@@ -291,6 +296,18 @@ def _server_section(args: argparse.Namespace, serve_as: tuple[Path, str | None],
         if endpoint is not None:
             endpoint.stop()
     return 0
+
+
+def _fit_modes(args: argparse.Namespace, capabilities: Capabilities) -> None:
+    """Time only what the model can run: a model without dropout (found at load) times dnn and vqdnn
+    and serves vqdnn, unless the user named an MC mode (then it is an error naming the reason)."""
+    from models.capabilities import usable_modes
+
+    requested = [m.value for m in args.modes]
+    args.modes = tuple(Mode(m) for m in usable_modes(capabilities, requested, args.modes != tuple(Mode)))
+    if capabilities.refusal(args.mode) is not None:
+        args.mode = "vqdnn" if capabilities.deterministic else "vqbnn"
+        print(f"the model cannot serve vqbnn ({capabilities.reason}): the served section streams {args.mode}")
 
 
 def _runtime_args(backend: str | None, threads: int | None) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ from models.preprocess import FramePreprocessor
 
 log = logging.getLogger(__name__)
 
+INPUT_RATE = "rate"  # the run-time dropout rate input of newer exports (absent from older files)
 RANDOM_OPS = ("RandomUniformLike", "RandomUniform", "RandomNormalLike", "RandomNormal")
 
 
@@ -49,6 +50,7 @@ class OpenVinoSegmenter:
         self.path = path
         self.threads = threads
         self.has_dropout = info.stochastic and info.meta.dropout > 0
+        self._has_rate = INPUT_RATE in {name for port in compiled.inputs for name in port.get_names()}
         self._request = compiled.create_infer_request()
         self._lock = threading.Lock()
         self._prepare = FramePreprocessor(info.meta, self.device)
@@ -57,11 +59,17 @@ class OpenVinoSegmenter:
         return self._prepare(frames)
 
     @torch.inference_mode()
-    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor:
+    def predict(
+        self, batch: torch.Tensor, mc: bool, temperature: float = 1.0, rate: float | None = None
+    ) -> torch.Tensor:
         check_call(self.meta, self.path, self.has_dropout, batch, mc)
         feeds: dict[str, np.ndarray] = {INPUT_IMAGE: batch.detach().to("cpu", torch.float32).contiguous().numpy()}
         if self.info.stochastic:
             feeds[INPUT_MC] = np.array(mc)
+            if self._has_rate:  # a graph with a run-time dropout rate (default: the checkpoint's)
+                feeds[INPUT_RATE] = np.array(self.meta.dropout if rate is None else rate, dtype=np.float32)
+            elif rate is not None and rate != self.meta.dropout:
+                raise ValueError(f"{self.path.name} has no rate input: it samples only at rate {self.meta.dropout}")
         with self._lock:
             self._request.infer(feeds)
             probs = torch.from_numpy(self._request.get_output_tensor(0).data.copy())

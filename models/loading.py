@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -12,6 +13,7 @@ from models.backend_torch import TorchSegmenter
 from models.backends import AUTO, BACKENDS, auto_order, check_backend, default_backend
 from models.checkpoint import load_checkpoint
 from models.devices import resolve_device
+from models.foreign import is_foreign, load_foreign
 from models.onnx.cache import ExportFailed
 from models.onnx.metadata import OnnxModelError
 from models.segmenter import Segmenter
@@ -34,6 +36,8 @@ def load_segmenter(
     backend: str | None = None,
     providers: str | Sequence[str] | None = None,
     threads: int | None = None,
+    sidecar: str | Path | None = None,
+    describe: Mapping[str, Any] | None = None,
 ) -> Segmenter:
     """Load a vqseg checkpoint (``.pt``) or an ONNX file (``.onnx``); ``None`` loads the default.
 
@@ -43,8 +47,18 @@ def load_segmenter(
     ``"cuda,cpu"``) overrides ONNX Runtime's TensorRT → CUDA → CPU order. ``threads``: CPU threads of
     the runtime (default: torch's current count; for torch it sets that count). The segmenter's
     ``backend_choice`` says what was asked and why this backend runs.
+
+    A model trained elsewhere (a foreign ``.onnx``, TorchScript, ``.pt2``) is described by its sidecar
+    (``model.vqseg.yaml`` next to it, or ``sidecar``) and ``describe`` (sidecar keys given as flags);
+    it runs on ONNX Runtime (``.onnx``) or torch (docs/models.md), whatever ``backend`` says.
     """
     path = Path(path) if path else default_checkpoint_path()
+    if describe or is_foreign(path, sidecar):
+        if threads is not None:
+            torch.set_num_threads(threads)
+        segmenter = load_foreign(path, device, providers, sidecar, describe)
+        segmenter.backend_choice = f"{segmenter.backend} (a model trained elsewhere)"  # type: ignore[attr-defined]
+        return segmenter
     asked = check_backend(backend or default_backend())
     if asked != AUTO:
         segmenter = _load(asked, path, device, providers, threads)

@@ -19,20 +19,22 @@ from typing import Any
 import torch
 
 from models import Segmenter, load_segmenter
+from models.capabilities import Capabilities, capabilities_of
 from server.decode import DecodedFrame, FrameLimits, decode_frame
 from server.errors import NotReady, Overloaded
 from server.events.service import EventService
 from server.frame_budget import Admission, ByteBudget
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
-from server.params import config_dict
+from server.overlay import OverlayHub
+from server.params import config_dict, options_info
 from server.settings import Settings
 from server.source_policy import ffmpeg_options
 from server.stream_budget import StreamBudget
-from server.streams import StreamDirectory, StreamEntry
+from server.streams import SessionShape, StreamDirectory, StreamEntry
 from server.taps import FrameTaps
 from server.worker import InferenceWorker, WorkerLimits
-from streaming import MAP_NAMES, SessionRegistry
+from streaming import MAP_NAMES, Mode
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +48,18 @@ class Runtime:
         self.keys = settings.api_keys()
         self.limits = FrameLimits(settings.max_frame_bytes, settings.max_frame_pixels)
         self.metrics = ServiceMetrics(settings.metrics_streams)
+        self._load = load or self._load_model
+        self.capabilities: Capabilities | None = None
+        self.on_load_failure: Callable[[str], None] | None = None  # ``vqseg serve`` exits (exit_on_error)
         self.budget = StreamBudget(settings)
         self.worker = InferenceWorker(
-            load or self._load_model,
+            self._load_checked,
             WorkerLimits(settings.max_batch, settings.max_wait_ms, settings.queue_size, settings.encode_threads,
                          settings.mc_chunk, settings.max_output_pixels),
             self.metrics,
             on_ready=self._on_model_ready,
             check_config=self.budget.check,
+            on_failure=self._on_load_failure,
         )
         self._decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vqseg-decode")
         self.policy = settings.source_policy()
@@ -66,12 +72,15 @@ class Runtime:
         self.closing = False
         self.started_at = time.time()
         self.events = EventService(settings, self.metrics.registry, self._find_stream)
-        self.worker.taps = FrameTaps()
+        self.overlays = OverlayHub(settings.max_overlay_viewers, settings.max_overlay_viewers_per_stream,
+                                   self.events.metrics.overlay_viewers.set)
+        self.worker.taps = FrameTaps([self.overlays])
         self._bind_metrics()
 
     def _load_model(self) -> Segmenter:
         s = self.settings
-        return load_segmenter(s.model, s.device, s.backend, threads=s.threads or None)
+        return load_segmenter(s.model, s.device, s.backend, threads=s.threads or None, sidecar=s.sidecar,
+                              describe=s.model_description())
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -79,6 +88,7 @@ class Runtime:
         # FFmpeg (read per open): RTSP over TCP and no HTTP redirects, as the pull policy assumes
         os.environ[FFMPEG_ENV] = ffmpeg_options(os.environ.get(FFMPEG_ENV))
         self.events.start(self.loop)
+        self.overlays.loop = self.loop
         self.worker.start()
         self._tasks.append(asyncio.create_task(self._evict_forever(), name="vqseg-evict"))
 
@@ -126,20 +136,41 @@ class Runtime:
                 except Exception:
                     log.exception("idle eviction failed")
 
+    def _load_checked(self) -> Segmenter:  # worker thread
+        """Load the model and find what it can serve; an MC default mode on a model without dropout
+        falls back to vqdnn, unless the mode was set explicitly (then the model cannot serve it: fail)."""
+        segmenter = self._load()
+        self.capabilities = capabilities_of(segmenter)
+        mode = self.settings.mode.value
+        refusal = self.capabilities.refusal(mode)
+        if refusal is not None:
+            if "mode" in self.settings.model_fields_set:
+                raise ValueError(f"the default mode: {refusal}")
+            fallback = "vqdnn" if self.capabilities.deterministic else "vqbnn"
+            log.warning("%s cannot serve %s (%s): streams default to %s", segmenter.meta.name, mode,
+                        self.capabilities.reason, fallback)
+            self.settings = self.settings.model_copy(update={"mode": Mode(fallback)})
+        return segmenter
+
+    def _on_load_failure(self, reason: str) -> None:  # worker thread
+        if self.on_load_failure is not None:
+            self.on_load_failure(reason)
+        else:
+            log.error("inference worker: %s", reason)
+
     def _on_model_ready(self, segmenter: Segmenter) -> None:  # worker thread, before ready is set
-        self.budget.bind(segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
-                         lambda: registry.buffer_bytes())
-        registry = SessionRegistry(
-            segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
-            max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
-            default_config=self.settings.stream_defaults(),
-        )
+        meta = segmenter.meta
         self._directory = StreamDirectory(
-            registry, self.settings.subscriber_queue, self.settings.max_streams_per_key,
+            SessionShape(meta.num_classes, meta.input_size, segmenter.device), self.settings.stream_defaults(),
+            max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
+            subscriber_queue=self.settings.subscriber_queue, max_per_key=self.settings.max_streams_per_key,
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
             check_config=self.budget.check_new, watcher_bytes=self.settings.max_watcher_bytes,
         )
-        monitor = self.events.on_model_ready(segmenter.meta.class_names, segmenter.meta.palette)
+        self.budget.bind(meta.num_classes, meta.input_size, segmenter.device, self._directory.buffer_bytes,
+                         self.capabilities)
+        self.overlays.palette = meta.palette
+        monitor = self.events.on_model_ready(meta.class_names, meta.palette)
         assert self.worker.taps is not None
         self.worker.taps.taps.append(monitor)
 
@@ -213,8 +244,11 @@ class Runtime:
             "device": str(seg.device),
             "dropout": meta.dropout,
             "temperatures": dict(meta.temperatures),
+            "capabilities": (self.capabilities or capabilities_of(seg)).as_dict(),
+            "source": {k: v for k, v in meta.arch_options.items() if k in ("format", "sidecar", "output", "layout")},
             "maps": list(MAP_NAMES),
             "defaults": config_dict(self.settings.stream_defaults()),
+            "options": options_info(),
         }
 
     def _find_stream(self, stream_id: str) -> StreamEntry | None:
@@ -226,7 +260,7 @@ class Runtime:
         live.queue_depth = lambda: self.worker.depth
         live.active_streams = lambda: len(self._directory) if self._directory is not None else 0
         live.subscribers = lambda: self._directory.subscriber_count() if self._directory is not None else 0
-        live.buffer_bytes = lambda: self._directory.registry.buffer_bytes() if self._directory is not None else 0
+        live.buffer_bytes = lambda: self._directory.buffer_bytes() if self._directory is not None else 0
         live.streams = lambda: self._directory.gauges() if self._directory is not None else []
         live.gpu_memory = _gpu_memory
 

@@ -24,7 +24,10 @@ from evaluation.runner import ModeRun, evaluate_modes
 from evaluation.suite import EvalSequence
 from evaluation.throughput import measure_fps
 from models import BACKENDS, CheckpointError, Segmenter, default_checkpoint_path, load_segmenter
-from streaming import Mode, StreamConfig, parse_variants
+from models.capabilities import capabilities_of, usable_modes
+from models.sidecar_flags import add_description_flags, description_overrides
+from streaming import Mode, StreamConfig, StreamOption, parse_variants, stream_options
+from streaming.options import add_option_flags
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -42,8 +45,13 @@ def _modes(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def eval_options() -> list[StreamOption]:
+    """The per-stream options ``eval`` takes as flags: all but ``mode`` (``--modes``) and ``seed``
+    (``--seed`` picks the held-out scenes and seeds dropout once)."""
+    return [o for o in stream_options() if o.name not in ("mode", "seed")]
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    default = StreamConfig()
     add = parser.add_argument
     add("--model", type=Path, help="checkpoint (.pt) or ONNX file (default: the embedded default model)")
     add(
@@ -59,11 +67,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"with --data: the rate the frame numbers count at (default {CAMERA_FPS:g}, CamVid's camera)",
     )
     add(
-        "--max-gap",
-        type=float,
-        default=default.max_gap,
-        help=f"seconds between frames after which a stream starts over (default {default.max_gap:g}); "
-        "with --data it also splits sequences",
+        "--label-map",
+        help="with --data, when the model's classes are not the labels': a YAML/JSON table {model class: "
+        "label class} or a built-in one (cityscapes19-camvid11); docs/models.md",
     )
     add("--uncalibrated", action="store_true", help="ignore the checkpoint's temperatures (vqseg calibrate)")
     add("--backend", choices=BACKENDS, help="inference backend: auto (default; VQSEG_BACKEND), torch, onnx, openvino")
@@ -81,12 +87,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="default",
         help="held-out set: default, or motion (pan, drive, cuts, static: for the motion-aware variants)",
     )
-    add("--samples", type=int, help=f"bnn MC samples N (default {default.samples}; --quick: 8)")
-    add("--tau", type=float, default=default.tau, help=f"importance time constant (default {default.tau:.4g} s)")
-    add("--clock", choices=("seconds", "frames"), default=default.clock, help="what tau is measured in")
-    add("--window", type=int, default=default.window, help=f"K, predictions blended (default {default.window})")
-    add("--motion", action="store_true", help="motion-aware smoothing (docs/motion.md; default off: the paper)")
-    add("--spatial-sigma", type=float, default=default.spatial_sigma, help="blur predictions before blending")
+    streams = parser.add_argument_group("stream options (as a server stream takes them; --modes picks the modes)")
+    notes = {"max_gap": "with --data it also splits sequences", "samples": "--quick: 8"}
+    add_option_flags(streams, eval_options(), notes)
     add("--sequences", type=int, help=f"held-out sequences (default {suite.DEFAULT_SEQUENCES}; --quick: 2)")
     add("--frames", type=int, help=f"frames per sequence (default {suite.DEFAULT_FRAMES}; --quick: 8)")
     add("--size", type=_size, default=suite.RENDER_SIZE, help="rendered video HxW (default 360x480)")
@@ -104,6 +107,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--threads", type=int, help="torch CPU threads")
     add("--no-progress", action="store_true", help="no progress bars")
 
+    add_description_flags(parser)
 
 def _resolve_sizes(args: argparse.Namespace) -> None:
     def pick(value: int | None, full: int, small: int) -> int:
@@ -126,20 +130,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not args.modes:
             raise ValueError("--modes names no mode")
-        config = StreamConfig(
-            tau=args.tau,
-            clock=args.clock,
-            window=args.window,
-            samples=args.samples,
-            max_gap=args.max_gap,
-            motion=args.motion,
-            spatial_sigma=args.spatial_sigma,
-        )
+        config = StreamConfig(**{o.name: v for o in eval_options() if (v := getattr(args, o.name)) is not None})
         if args.data is None:
             specs = suite.held_out_specs(
                 args.sequences, args.frames, args.seed, args.size, kinds=suite.SUITES[args.suite]
             )
-        segmenter = load_segmenter(args.model, device=args.device, backend=args.backend)
+        segmenter = load_segmenter(args.model, device=args.device, backend=args.backend, sidecar=args.sidecar,
+                                   describe=description_overrides(args))
+        explicit = args.modes != [m.value for m in Mode]
+        args.modes = usable_modes(capabilities_of(segmenter), args.modes, explicit)  # no dropout: dnn, vqdnn
+        if args.label_map and args.data is None:
+            raise ValueError("--label-map applies to --data (a labelled folder)")
         if args.uncalibrated:
             segmenter.meta = replace(segmenter.meta, temperatures={})
     except (ValueError, CheckpointError) as exc:

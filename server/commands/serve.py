@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from models import BACKENDS, default_checkpoint_path
+from streaming import stream_options
+from streaming.options import add_option_flags
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +24,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="inference backend: auto (default; VQSEG_BACKEND), torch, onnx or openvino")
     parser.add_argument("--threads", type=int, help="CPU threads of the inference runtime (default: torch's)")
     parser.add_argument("--device", help="auto | cpu | cuda[:N] (default auto)")
-    parser.add_argument("--mode", choices=("dnn", "bnn", "vqdnn", "vqbnn"), help="default stream mode (vqbnn)")
-    parser.add_argument("--tau", type=float, help="importance time constant in seconds (default 1.25/15)")
-    parser.add_argument("--window", type=int, help="K, predictions blended per frame (default 6)")
-    parser.add_argument("--samples", type=int, help="N passes for bnn (default 30)")
+    parser.add_argument("--sidecar", help="a foreign model's description (default: MODEL.vqseg.yaml next to it)")
+    parser.add_argument("--preset", help="a foreign model's classes: camvid11, cityscapes19, ade20k150")
+    parser.add_argument("--input-size", help="HEIGHTxWIDTH a foreign model takes (when its file does not fix it)")
+    parser.add_argument("--no-exit-on-error", dest="exit_on_error", action="store_false", default=None,
+                        help="keep serving (/readyz 503) when the model cannot load, instead of exiting 1")
+    streams = parser.add_argument_group("defaults of new streams (each also VQSEG_<NAME>; clients may change them)")
+    add_option_flags(streams, stream_options())
     parser.add_argument("--max-streams", type=int, help="live streams at most (default 64)")
     parser.add_argument("--idle-timeout", type=float, help="seconds before an idle stream is removed (300)")
     parser.add_argument("--max-batch", type=int, help="frames per forward batch at most (8)")
@@ -41,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {
         "host": args.host, "port": args.port, "model": args.model, "backend": args.backend, "device": args.device,
-        "threads": args.threads,
-        "mode": args.mode, "tau": args.tau, "window": args.window, "samples": args.samples,
+        "threads": args.threads, "sidecar": args.sidecar, "preset": args.preset, "input_size": args.input_size,
+        "exit_on_error": args.exit_on_error,
+        **{o.name: getattr(args, o.name) for o in stream_options()},
         "max_streams": args.max_streams, "idle_timeout": args.idle_timeout, "max_batch": args.max_batch,
         "max_wait_ms": args.max_wait_ms, "cors_origins": args.cors_origins, "log_level": args.server_log_level,
     }
@@ -61,6 +68,13 @@ def run(args: argparse.Namespace) -> int:
     if not model.is_file():
         print(f"vqseg serve: no model file at {model} (train one with 'vqseg train', or pass --model)")
         return 2
-    server = make_server(create_app(settings), settings)
+    app = create_app(settings)
+    server = make_server(app, settings)
+    runtime = app.state.runtime
+    if settings.exit_on_error:  # like Triton's --exit-on-error: a model that cannot load stops the server
+        runtime.on_load_failure = lambda reason: setattr(server, "should_exit", True)
     server.run()  # SIGTERM/SIGINT: graceful shutdown (server.serving.GracefulServer)
+    if settings.exit_on_error and runtime.worker.failure:
+        print(f"vqseg serve: {runtime.worker.failure}", file=sys.stderr)
+        return 1
     return 0

@@ -64,6 +64,14 @@ function useModel(model) {
       return item;
     }),
   );
+  // a model's own class set: many classes (Cityscapes' 19, ADE20K's 150) take two columns and scroll
+  $("legend").classList.toggle("many", model.classes.length > 12);
+  // modes the model cannot serve (bnn/vqbnn without dropout) are shown but cannot be picked
+  const modes = model.capabilities?.modes;
+  for (const option of $("mode").options) {
+    option.disabled = Array.isArray(modes) && !modes.includes(option.value);
+    option.title = option.disabled ? model.capabilities.reason : "";
+  }
 }
 
 function showConfig(config) {
@@ -142,6 +150,17 @@ function startWatching(id) {
   if (!id) return setStatus("no stream to watch: start one (vqseg stream …) and press ↻", "error");
   stop();
   connect("subscribe", "watch", id, { frame: 1 });
+  showRestream(id);
+}
+
+// The stream's annotated MJPEG restream (for VLC, ffmpeg, an NVR): a link beside "Watch".
+function showRestream(id) {
+  const url = new URL(`v1/streams/${encodeURIComponent(id)}/overlay.mjpg`, document.baseURI);
+  url.searchParams.set("heat", "1");
+  if (apiKey) url.searchParams.set("key", apiKey);
+  const link = $("watch-mjpeg");
+  link.href = url.href;
+  link.hidden = false;
 }
 
 function stop() {
