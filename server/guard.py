@@ -3,7 +3,8 @@
 In order:
 
 1. ``Host``: exactly one, naming the server (``server.hosts``), else 400 ``bad_host``.
-2. The API key, for ``/v1/...`` and ``/metrics``, **before** a body is read or a WebSocket accepted:
+2. The API key, for ``/v1/...`` and ``/metrics`` (``?key=`` too for WebSockets and ``.mjpg`` restreams,
+   which browsers open without headers), **before** a body is read or a WebSocket accepted:
    an HTTP request gets 401 at once; a WebSocket handshake is answered with HTTP 401 (nothing is
    accepted, so the client cannot make the server buffer anything for it).
 3. Bodies of everything but frame uploads (JSON for ``POST /v1/streams``, any other method or route)
@@ -32,6 +33,7 @@ from server.hosts import HostNames, split_host
 MAX_BODY = 64 * 1024
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 FRAME_PATHS = re.compile(r"^/v1/(segment|streams/[^/]+/frames)/?$")
+QUERY_KEY_PATHS = re.compile(r"\.mjpg$")  # what a browser's <img> reads: it cannot send a header
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -104,7 +106,8 @@ class RequestGuard:
         if self.keys and (path.startswith("/v1/") or path == "/metrics"):
             headers = {k.decode("latin-1").lower(): bytes(v).decode("latin-1") for k, v in scope["headers"]}
             try:
-                check_key(self.keys, presented_key(headers, _query(scope) if kind == "websocket" else None))
+                query = _query(scope) if kind == "websocket" or QUERY_KEY_PATHS.search(path) else None
+                check_key(self.keys, presented_key(headers, query))
             except ServiceError as exc:
                 info = describe(exc)
                 await _answer(scope, send, info.status, info.code, info.message, close=kind == "http")
