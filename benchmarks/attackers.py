@@ -23,6 +23,8 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from benchmarks.attackers_round3 import round3_tasks
+
 MiB = 1024 * 1024
 
 
@@ -80,7 +82,7 @@ async def slow_socket(host: str, port: int, deadline: float, out: Counter[str], 
         reader, writer = connection
         opened = time.monotonic()
         closed = asyncio.ensure_future(_read_until_closed(reader, deadline - time.monotonic() + 1))
-        request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
+        request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200
         sent = 0
         while not closed.done() and time.monotonic() < deadline:
             if not silent and sent < len(request):
@@ -106,7 +108,7 @@ async def stalled_body(host: str, port: int, deadline: float, out: Counter[str])
             continue
         reader, writer = connection
         opened = time.monotonic()
-        writer.write(f"POST /v1/segment HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+        writer.write(f"POST /v1/segment HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
                      f"Content-Length: {15 * MiB}\r\n\r\n".encode() + b"\xff\xd8\xff" + b"\0" * (64 * 1024))
         answer = await _read_until_closed(reader, max(0.1, deadline - time.monotonic()))
         status = answer[9:12].decode(errors="replace") if answer.startswith(b"HTTP/") else "none"
@@ -217,7 +219,7 @@ async def run_attackers(http_url: str, ws_url: str, frame: bytes, config: Attack
     outcomes: dict[str, Counter[str]] = {k: Counter() for k in
                                          ("slow_headers", "silent", "stalled_body", "oversized", "expensive",
                                           "ws_flood", "abuse")}
-    limits = httpx.Limits(max_connections=config.expensive + 8)
+    limits = httpx.Limits(max_connections=config.expensive + 12)
     async with httpx.AsyncClient(base_url=http_url, timeout=60.0, limits=limits) as http:
         half = config.slow_sockets // 2
         tasks = [slow_socket(host, int(port), deadline, outcomes["slow_headers"], False) for _ in range(half)]
@@ -231,5 +233,6 @@ async def run_attackers(http_url: str, ws_url: str, frame: bytes, config: Attack
         tasks += [ws_flood(ws_url, deadline, outcomes["ws_flood"]) for _ in range(config.ws_flood)]
         tasks += [flood_watch(http, deadline, outcomes["ws_flood"])]
         tasks += [abuse(http, ws_url, deadline, outcomes["abuse"])]
+        tasks += round3_tasks(http, host, int(port), deadline, outcomes)
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), config.seconds + 150)
     return {name: dict(sorted(c.items())) for name, c in outcomes.items()}

@@ -3,7 +3,9 @@
 Phase 1 (baseline): ``good_streams`` WebSocket cameras push JPEG frames at ``fps`` for
 ``baseline_seconds``. Phase 2 (attack): the same cameras again for ``seconds`` while the attackers of
 ``benchmarks.attackers`` run (slow and silent sockets, stalled bodies, oversized bodies and bombs,
-bnn at the sample cap, a WebSocket flood on one stream, pull-policy and Origin abuse), in a child
+bnn at the sample cap, a WebSocket flood on one stream, pull-policy and Origin abuse; and from
+``benchmarks.attackers_round3`` JPEG scan bombs, huge pulled scenes, output amplification, a pong
+flood and DNS-rebinding Host names), in a child
 process of their own so that their CPU work does not distort the good streams' clock. Reported:
 the good streams' sent/served, served fps, p50/p99 latency and errors in each phase; the server's
 RSS (start, peak per phase, attack peak / baseline peak); and how each attacker was answered.

@@ -22,6 +22,8 @@ from server import (
     routes_ws,
 )
 from server.errors import install_error_handlers
+from server.guard import RequestGuard
+from server.hosts import HostNames
 from server.origin import OriginGuard
 from server.runtime import Runtime, SegmenterLoader
 from server.settings import Settings
@@ -42,8 +44,10 @@ def create_app(settings: Settings | None = None, load: SegmenterLoader | None = 
         finally:
             await runtime.stop()
 
+    settings = runtime.settings
+    docs = {} if settings.docs else {"docs_url": None, "redoc_url": None}
     app = FastAPI(
-        title="vqseg", version=__version__, lifespan=lifespan,
+        title="vqseg", version=__version__, lifespan=lifespan, **docs,  # type: ignore[arg-type]
         description="Real-time video semantic segmentation with per-pixel uncertainty. Protocol: docs/protocol.md",
     )
     app.state.runtime = runtime
@@ -53,7 +57,9 @@ def create_app(settings: Settings | None = None, load: SegmenterLoader | None = 
             CORSMiddleware, allow_origins=runtime.settings.cors_origins, allow_methods=["*"],
             allow_headers=["*"], expose_headers=["Retry-After"],
         )
-    app.add_middleware(OriginGuard, allowed=runtime.settings.cors_origins)  # outermost: before CORS
+    hosts = HostNames(settings.allowed_hosts)
+    app.add_middleware(OriginGuard, allowed=settings.cors_origins, hosts=hosts)  # before CORS
+    app.add_middleware(RequestGuard, keys=runtime.keys, hosts=hosts)  # outermost: Host, key, body cap
     for module in (routes_health, routes_model, routes_segment, routes_frames, routes_streams, routes_ws,
                    routes_subscribe, routes_events, routes_overlay):
         app.include_router(module.router)

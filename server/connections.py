@@ -12,8 +12,10 @@
   if no response has started; the request sees a disconnect);
 - a lingering close: when a response ends a connection whose request body was not read (a 413
   before the upload finished, sent with ``Connection: close``), the server shuts down its sending
-  side and reads and discards up to ``LINGER_BYTES`` for up to ``LINGER_SECONDS`` before closing,
-  as nginx does, so the client reads the answer instead of a TCP reset.
+  side and reads and discards what still comes for up to ``LINGER_SECONDS`` in all and while data
+  keeps arriving at least every ``LINGER_IDLE`` seconds (nginx's ``lingering_time`` and
+  ``lingering_timeout``), so the client reads the answer instead of a TCP reset, however large its
+  upload. The bound is time, not bytes: discarding costs no memory.
 
 The idle keep-alive timeout is uvicorn's own ``timeout_keep_alive``.
 """
@@ -26,8 +28,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-LINGER_BYTES = 32 * 1024 * 1024
-LINGER_SECONDS = 5.0
+LINGER_SECONDS = 30.0
+LINGER_IDLE = 5.0
 
 
 def _raw_response(status: int, reason: str, message: str) -> bytes:
@@ -76,7 +78,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._headers_done = False
         self._header_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
-        self._lingered = 0
+        self._linger_until = 0.0
         self._real: asyncio.Transport | None = None
         self._refused = False
 
@@ -98,9 +100,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if isinstance(self.transport, _LingeringTransport) and self.transport.lingering:
-            self._lingered += len(data)
-            if self._lingered > LINGER_BYTES:
-                self._close_now()
+            self._arm_linger()  # discarded; the client gets LINGER_IDLE more seconds, within LINGER_SECONDS
             return
         if self._refused:
             return
@@ -206,4 +206,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self.flow is not None:
             self.flow.resume_reading()  # uvicorn paused reading when the unread body filled its buffer
         self._real.resume_reading()
-        self._timer = self.loop.call_later(LINGER_SECONDS, self._close_now)
+        self._linger_until = self.loop.time() + LINGER_SECONDS
+        self._arm_linger()
+
+    def _arm_linger(self) -> None:
+        left = self._linger_until - self.loop.time()
+        if left <= 0:
+            self._close_now()
+            return
+        self._arm(min(LINGER_IDLE, left), self._close_now)

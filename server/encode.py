@@ -81,8 +81,19 @@ def with_frame(text: str, frame_b64: str) -> str:
     return text[:-1] + ',"frame":"' + frame_b64 + '"}'
 
 
+def fit_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``image`` at (height, width) when it is larger (area interpolation), else as it is."""
+    if image.shape[0] * image.shape[1] <= height * width:
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def overlay_png(image: np.ndarray, host: HostMaps, palette: Sequence[Sequence[int]]) -> bytes:
-    """Frame | colour label overlay | uncertainty heat map, side by side, as an RGB PNG for people."""
+    """Frame | colour label overlay | uncertainty heat map, side by side, as an RGB PNG for people.
+
+    The panels are drawn at the maps' size when the frame is larger (the maps were made within the
+    output budget, a third of ``max_output_pixels`` for the three panels), never at the frame's."""
+    image = fit_image(image, *host.labels.shape)
     uncertainty = host.uncertainty.astype(np.float32) / 65535.0
     size = (image.shape[1], image.shape[0])
     panel = side_by_side(

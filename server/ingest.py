@@ -12,6 +12,14 @@ source with its password hidden, the only form that is logged. ``stop`` also int
 is blocked inside the source (OpenCV's open/read timeouts bound it), so a deleted stream's thread
 ends within about ``open_timeout`` whatever the source does, and it never reconnects after ``stop``.
 Frames larger than ``max_pixels`` end the stream (``failed``) instead of reaching the model.
+
+Every pulled frame passes the budgets a pushed frame passes: a source that declares its frame size
+(``FrameSource.frame_size``) is refused before its first frame when that is over ``max_pixels``; what
+a frame costs to make (``FrameSource.frame_cost``: a synthetic scene's rendering, a decoded camera
+frame) is reserved against ``max_decoded_bytes`` before it is read (a frame that does not fit is
+skipped, the next one tried a period later); and no source is read faster than ``max_fps`` (files
+and scenes are paced at min(their fps, ``max_fps``); frames of live sources that come faster are
+dropped before they reach the model).
 """
 
 from __future__ import annotations
@@ -19,15 +27,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 
 from server.errors import ServiceError
+from server.frame_budget import ByteBudget
 from server.jobs import FrameJob, FrameResult, ReplySpec
 from server.source_policy import redact
 from streaming import StreamFrame, StreamSession
@@ -61,6 +71,8 @@ class SourceIngest:
         open_timeout: float = 10.0,
         max_pixels: int = 8192 * 8192,
         hold: Callable[[np.ndarray], np.ndarray] | None = None,
+        budget: ByteBudget | None = None,
+        max_fps: float = 30.0,
     ) -> None:
         self.uri = uri
         self.display = redact(uri)
@@ -78,7 +90,9 @@ class SourceIngest:
         self._backoff = backoff
         self._open_timeout = open_timeout
         self._max_pixels = max_pixels
-        self._hold = hold
+        self._budget = budget
+        self._hold = hold if hold is not None else (budget.hold if budget is not None else None)
+        self._min_period = 1.0 / max_fps
         self._current: FrameSource | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -171,18 +185,52 @@ class SourceIngest:
             return None
 
     def _read_all(self, source: FrameSource, offset: float) -> float | None:
-        """Submit every frame; pace non-live sources at their fps. Returns the last timestamp read."""
-        period = 0.0 if source.live else 1.0 / (source.fps or 15.0)
-        start = time.monotonic()
+        """Submit frames (at most ``max_fps``; non-live sources paced at their fps). Returns the last
+        timestamp read."""
+        width, height = getattr(source, "frame_size", None) or (0, 0)  # duck-typed sources may not say
+        if width * height > self._max_pixels:
+            raise _TooLarge(f"source frames are {width}x{height}; the limit is {self._max_pixels} pixels")
+        fps = source.fps if source.fps and math.isfinite(source.fps) and source.fps > 0 else 15.0
+        period = self._min_period if source.live else max(1.0 / fps, self._min_period)
+        cost = int(getattr(source, "frame_cost", 0))
+        next_at = time.monotonic()
         last: float | None = None
-        for n, frame in enumerate(_frames(source, self._stop)):
-            if period:
-                wait = start + n * period - time.monotonic()
+        while not self._stop.is_set():
+            if not source.live:  # files and scenes: wait for the frame's time
+                wait = next_at - time.monotonic()
                 if wait > 0 and self._stop.wait(wait):
                     break
+            if not self._reserve(cost):  # no frame memory now: try again a period later
+                next_at = time.monotonic() + period
+                if self._stop.wait(period):
+                    break
+                continue
+            try:
+                frame = source.read()
+            finally:
+                self._release(cost)
+            if frame is None:
+                break
+            now = time.monotonic()
+            if source.live and now < next_at:  # faster than max_fps: dropped before the model
+                continue
+            next_at = max(next_at + period, now) if source.live else next_at + period
             last = frame.timestamp + offset
             self._submit_frame(frame, last)
         return last
+
+    def _reserve(self, cost: int) -> bool:
+        if self._budget is None or not cost:
+            return True
+        try:
+            self._budget.reserve(cost, "a pulled frame")
+        except ServiceError:
+            return False
+        return True
+
+    def _release(self, cost: int) -> None:
+        if self._budget is not None and cost:
+            self._budget.release(cost)
 
     def _submit_frame(self, frame: SourceFrame, timestamp: float) -> None:
         self.frames_read += 1
@@ -221,9 +269,3 @@ class _TooLarge(Exception):
     pass
 
 
-def _frames(source: FrameSource, stop: threading.Event) -> Iterator[SourceFrame]:
-    while not stop.is_set():
-        frame = source.read()
-        if frame is None:
-            return
-        yield frame

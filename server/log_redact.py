@@ -1,4 +1,5 @@
-"""Keys never reach the logs: ``key=`` (and ``api_key=``/``token=``) values in logged URLs become ``***``.
+"""Keys never reach the logs: credential values in logged URLs (``key=``, ``api_key=``, ``token=``,
+``password=``, ``pwd=``, ``user=``... also percent-encoded, such as ``%6Bey=``) become ``***``.
 
 uvicorn writes the full request path with its query string to the access log (``uvicorn.access``)
 and WebSocket handshakes to ``uvicorn.error``; browsers can only put a key in a WebSocket URL's
@@ -8,14 +9,14 @@ query. ``install`` adds a filter to both loggers that rewrites the message and i
 from __future__ import annotations
 
 import logging
-import re
 
-_KEY = re.compile(r"(?i)([?&;](?:key|api_key|apikey|token|access_token)=)[^&\s\"']*")
+from vqseg_client.redact import redact_query
+
 LOGGERS = ("uvicorn.access", "uvicorn.error")
 
 
 def redact_keys(text: str) -> str:
-    return _KEY.sub(r"\1***", text)
+    return redact_query(text)
 
 
 class KeyRedactor(logging.Filter):

@@ -17,6 +17,19 @@ RESULT_SIZES = ("network", "frame")
 BINARY_MAP_DTYPES = ("float16", "uint8")
 
 
+SEGMENT_QUERY = ("mode", "samples", "maps", "format", "key")  # routes without the per-stream options
+SUBSCRIBE_QUERY = ("frame", "key")
+
+
+def refuse_unknown(names: Iterable[str], known: Iterable[str]) -> None:
+    """422 for a query parameter that is not one of ``known`` (a typo must not be silently ignored)."""
+    allowed = set(known)
+    unknown = sorted({n for n in names if n not in allowed})
+    if unknown:
+        shown = ", ".join(repr(n[:40]) for n in unknown[:5])
+        raise InvalidParameters(f"unknown parameter(s) {shown}; known: {', '.join(sorted(allowed))}")
+
+
 def config_fields() -> tuple[str, ...]:
     """The names a client may change: the per-stream options (``streaming.stream_options``)."""
     return tuple(o.name for o in stream_options())

@@ -7,15 +7,20 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from server.encode import b64_jpeg, binary_result, overlay_png, result_fields, result_text
+from server.encode import b64_jpeg, binary_result, fit_image, overlay_png, result_fields, result_text
 from server.frame_maps import HostMaps, OutputSpec
 from server.jobs import FrameJob, FrameResult, ReplySpec
 from streaming import Mode
+
+OVERLAY_PANELS = 3  # frame | labels | uncertainty (``encode.overlay_png``)
 
 
 def output_specs(reply: ReplySpec, max_pixels: int) -> list[OutputSpec]:
     """The result maps a reply needs: its own form, plus protocol 1's for watchers of a binary stream."""
     json_spec = OutputSpec(reply.maps, "uint16", "frame", max_pixels)
+    if reply.fmt == "png":  # three panels side by side: each within a third of the output budget
+        own = OutputSpec(reply.maps, "uint16", "frame", max(1, max_pixels // OVERLAY_PANELS))
+        return [own, json_spec] if reply.also_json else [own]
     if reply.fmt == "binary":
         own = OutputSpec(reply.maps, reply.map_dtype, reply.size, max_pixels)
         return [own, json_spec] if reply.also_json else [own]
@@ -35,12 +40,12 @@ def encode_result(
     fields: dict[str, object] | None = None
     if reply.fmt == "png":
         png = overlay_png(image, host, palette)
-    elif reply.fmt == "none":  # nobody reads the images (a pulled stream without watchers): no text, so a
-        pass  # watcher who arrives meanwhile never gets a result without maps
-    elif reply.fmt == "json" or len(hosts) > 1:  # protocol 1 for the client, or for watchers
+    # fmt "none": nobody reads the images (a pulled stream without watchers): no text, so a watcher who
+    # arrives meanwhile never gets a result without maps
+    if reply.fmt == "json" or len(hosts) > 1:  # protocol 1 for the client, or for watchers
         fields = result_fields(hosts[-1], reply.maps)
-        if reply.include_frame:
-            frame_b64 = b64_jpeg(image)
+        if reply.include_frame:  # at the maps' size: within max_output_pixels like every output
+            frame_b64 = b64_jpeg(fit_image(image, *hosts[-1].labels.shape))
     now = time.perf_counter()
     timing["encode"] = (now - t0) * 1000.0
     timing["total"] = (now - job.received) * 1000.0

@@ -46,15 +46,22 @@ async def post_frame(
     existing = runtime.directory.find(stream_id)
     if existing is not None:
         check_owner(existing, owner)  # before the body is read: another key's stream is 403 at once
+        if existing.kind == "pull":  # 409 before the body is read (directory.open says the same)
+            runtime.directory.open(stream_id, "push", owner)
         if changes and runtime.budget is not None:  # max_samples and the buffer budget, before reading
             runtime.budget.check(dataclasses.replace(existing.session.config, **changes), existing.session)
     with runtime.admission.admit(stream_id):  # counted against the queue before the body is read or decoded
         data = await read_frame(request, runtime.limits.max_bytes)
         frame = await runtime.decode(data)
         entry, created = runtime.directory.open(stream_id, "push", owner, changes)
+        if created:
+            entry.transport = "rest"
+        demand = entry.hub.demand  # watchers get every frame of the stream, whatever format its sender asked for
         job = FrameJob(
             StreamFrame(frame.image, arrival if timestamp is None else timestamp, entry.session),
-            ReplySpec(maps=extra, fmt=fmt), received, changes={} if created else changes, decode_ms=frame.decode_ms,
+            ReplySpec(maps=extra, fmt=fmt, also_json=fmt != "json" and demand != "none",
+                      include_frame=demand == "json+frame"),
+            received, changes={} if created else changes, decode_ms=frame.decode_ms,
         )
         del frame
         async with entry.rest_lock:  # REST frames of one stream run in arrival order, none dropped

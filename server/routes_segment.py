@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from server.deps import KeyOwner, ReadyRuntime
 from server.errors import InvalidParameters
 from server.jobs import FrameJob, ReplySpec
-from server.params import STATELESS_MODES, config_changes, parse_format, parse_maps
+from server.params import SEGMENT_QUERY, STATELESS_MODES, config_changes, parse_format, parse_maps, refuse_unknown
 from server.replies import result_response
 from server.upload import FRAME_BODY_OPENAPI, read_frame
 from streaming import Mode, StreamFrame
@@ -35,6 +35,7 @@ async def segment(
     format: Annotated[str, Query(description="json, or png: a colour overlay for people")] = "json",
 ) -> Response:
     received = time.perf_counter()
+    refuse_unknown(request.query_params.keys(), SEGMENT_QUERY)
     defaults = runtime.settings.stream_defaults()
     changes = config_changes(defaults, {"mode": mode, "samples": samples})
     config = dataclasses.replace(defaults, **changes)

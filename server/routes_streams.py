@@ -14,9 +14,10 @@ from server.fanout import End
 from server.ingest import SourceIngest
 from server.params import config_changes
 from server.runtime import Runtime
+from server.settings import Settings
 from server.streams import StreamEntry, check_owner
 from streaming import STREAM_ID_PATTERN, stream_options
-from synthetic import parse_synthetic_uri
+from synthetic import RENDER_BYTES_PER_PIXEL, parse_synthetic_uri
 from vqseg_client.sources import FrameSource, SourceError, open_source
 
 router = APIRouter(tags=["streams"])
@@ -73,7 +74,7 @@ async def pull_stream(
     # The policy resolves host names (blocking): SourceRefused -> 422 bad_source, nothing opened.
     checked = await asyncio.to_thread(runtime.policy.check, request.source)
     if checked.kind == "synthetic":
-        _check_scene_size(checked.target, runtime.settings.max_frame_pixels)
+        _check_scene(checked.target, runtime.settings)
     source: FrameSource | None = None
     if not checked.network:
         timeout = runtime.settings.pull_timeout
@@ -85,17 +86,27 @@ async def pull_stream(
             source.close()
         raise
     entry.source = checked.display
+    entry.transport = "pull"
     entry.ingest = _start_ingest(runtime, entry, checked.target, source, request.loop)
     return entry.info()
 
 
-def _check_scene_size(uri: str, max_pixels: int) -> None:
+def _check_scene(uri: str, settings: Settings) -> None:
+    """A scene's frames pass the budgets of a pushed frame: pixels, memory to make one, and rate."""
     try:
         config = parse_synthetic_uri(uri)
     except ValueError as exc:
         raise SourceError(str(exc)) from None
-    if config.width * config.height > max_pixels:
-        raise SourceError(f"scene frames of {config.width}x{config.height} exceed max_frame_pixels ({max_pixels})")
+    pixels = config.width * config.height
+    if pixels > settings.max_frame_pixels:
+        raise SourceError(f"scene frames of {config.width}x{config.height} exceed max_frame_pixels "
+                          f"({settings.max_frame_pixels})")
+    cost = pixels * RENDER_BYTES_PER_PIXEL
+    if cost > settings.max_decoded_bytes:
+        raise SourceError(f"rendering a {config.width}x{config.height} scene frame takes {cost} bytes; "
+                          f"max_decoded_bytes is {settings.max_decoded_bytes}")
+    if config.fps > settings.max_pull_fps:
+        raise SourceError(f"scene fps {config.fps:g} is above max_pull_fps ({settings.max_pull_fps:g})")
 
 
 def _start_ingest(
@@ -110,7 +121,7 @@ def _start_ingest(
     ingest = SourceIngest(
         target, entry.session, runtime.worker.submit, loop, runtime.deliver, on_end,
         lambda: entry.hub.demand, source=source, repeat=repeat, open_timeout=settings.pull_timeout,
-        max_pixels=settings.max_frame_pixels, hold=runtime.frame_memory.hold,
+        max_pixels=settings.max_frame_pixels, budget=runtime.frame_memory, max_fps=settings.max_pull_fps,
     )
     ingest.display = entry.source or ingest.display
     ingest.start()

@@ -13,6 +13,7 @@ from server import wire_json
 from server.auth import check_key, presented_key
 from server.errors import PROTOCOL, Overloaded
 from server.fanout import End, Subscriber
+from server.params import SUBSCRIBE_QUERY, refuse_unknown
 from server.routes_ws import refuse
 from server.runtime import Runtime
 
@@ -26,6 +27,7 @@ async def subscribe(ws: WebSocket, stream_id: str) -> None:
     try:
         check_key(runtime.keys, presented_key(ws.headers, ws.query_params))
         runtime.require_ready()
+        refuse_unknown(ws.query_params.keys(), SUBSCRIBE_QUERY)
         entry = runtime.directory.get(stream_id)
         settings = runtime.settings
         if len(entry.hub) >= settings.max_watchers_per_stream:
@@ -59,7 +61,7 @@ async def subscribe(ws: WebSocket, stream_id: str) -> None:
 
 async def _write(ws: WebSocket, sub: Subscriber) -> None:
     while True:
-        item = await sub.queue.get()
+        item = await sub.get()
         if isinstance(item, End):
             with contextlib.suppress(Exception):
                 await ws.send_text(item.message())
@@ -77,8 +79,13 @@ async def _read(ws: WebSocket, sub: Subscriber) -> None:
         text = message.get("text")
         if not text:
             continue
+        if wire_json.control_too_big(text):  # refused before it is scanned
+            with contextlib.suppress(Exception):
+                await ws.close(1009, f"control message over {wire_json.MAX_CONTROL_BYTES} bytes")
+            return
         with contextlib.suppress(ValueError, AttributeError):
             data = wire_json.loads(text)
             if data.get("type") == "ping":
-                pong = {"type": "pong", "protocol": PROTOCOL, "id": data.get("id"), "time": time.time()}
+                pong = {"type": "pong", "protocol": PROTOCOL, "id": wire_json.echo_id(data.get("id")),
+                        "time": time.time()}
                 sub.offer(wire_json.dumps(pong))

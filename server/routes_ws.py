@@ -41,6 +41,8 @@ async def push_stream(ws: WebSocket, stream_id: str) -> None:
         if existing is not None and len(existing.connections) >= limit:
             raise Overloaded(f"stream {stream_id!r} already has {limit} pushing connections (max_ws_per_stream)")
         entry, created = directory.open(stream_id, "push", owner, changes)
+        if created:
+            entry.transport = "ws"
     except Exception as exc:
         await refuse(ws, runtime, exc)
         return
@@ -50,5 +52,5 @@ async def push_stream(ws: WebSocket, stream_id: str) -> None:
         await connection.run()
     finally:
         entry.connections.discard(connection)
-        if not entry.connections and entry.kind == "push" and directory.find(stream_id) is entry:
+        if not entry.connections and entry.transport == "ws" and directory.find(stream_id) is entry:
             directory.remove(stream_id, "the last client of this stream disconnected")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,7 @@ from server.metrics import ServiceMetrics
 from server.overlay import OverlayHub
 from server.params import config_dict, options_info
 from server.settings import Settings
+from server.source_policy import ffmpeg_options
 from server.stream_budget import StreamBudget
 from server.streams import SessionShape, StreamDirectory, StreamEntry
 from server.taps import FrameTaps
@@ -37,6 +39,7 @@ from streaming import MAP_NAMES, Mode
 log = logging.getLogger(__name__)
 
 SegmenterLoader = Callable[[], Segmenter]
+FFMPEG_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 
 
 class Runtime:
@@ -82,6 +85,8 @@ class Runtime:
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        # FFmpeg (read per open): RTSP over TCP and no HTTP redirects, as the pull policy assumes
+        os.environ[FFMPEG_ENV] = ffmpeg_options(os.environ.get(FFMPEG_ENV))
         self.events.start(self.loop)
         self.overlays.loop = self.loop
         self.worker.start()
@@ -160,7 +165,7 @@ class Runtime:
             max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
             subscriber_queue=self.settings.subscriber_queue, max_per_key=self.settings.max_streams_per_key,
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
-            check_config=self.budget.check_new,
+            check_config=self.budget.check_new, watcher_bytes=self.settings.max_watcher_bytes,
         )
         self.budget.bind(meta.num_classes, meta.input_size, segmenter.device, self._directory.buffer_bytes,
                          self.capabilities)

@@ -19,6 +19,7 @@ from server import log_redact
 from server.connections import GuardedHttpProtocol
 from server.runtime import Runtime
 from server.settings import Settings
+from server.ws_protocol import GuardedWebSocketProtocol
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class ConnectionLimits:
 def make_server(app: FastAPI, settings: Settings, **overrides: Any) -> GracefulServer:
     options: dict[str, Any] = {
         "http": GuardedHttpProtocol,
+        "ws": GuardedWebSocketProtocol,  # a full send buffer stops reading (pong floods)
         "timeout_keep_alive": settings.keepalive_timeout,
         "host": settings.host,
         "port": settings.port,

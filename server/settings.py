@@ -68,6 +68,10 @@ class Settings(EventSettings, _stream_defaults_model()):  # type: ignore[misc]
 
     api_key: SecretStr | None = Field(None, description="required X-API-Key; several keys: comma separated")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Host names answered besides IP literals and loopback names "
+        "(comma separated, *.example.com for subdomains, * for any): docs/reliability.md")
+    docs: bool = Field(False, description="serve the interactive API page /docs (loads scripts from a CDN)")
     log_level: str = "info"
 
     # ---- hardening (docs/reliability.md): sources, memory, compute, connections, browsers ----
@@ -89,8 +93,10 @@ class Settings(EventSettings, _stream_defaults_model()):  # type: ignore[misc]
     body_timeout: float = Field(60.0, gt=0, le=3600, description="seconds for a request's body to arrive")
     keepalive_timeout: float = Field(5.0, gt=0, le=600, description="idle seconds before a keep-alive closes")
     max_header_bytes: int = Field(64 * 1024, ge=4096, le=MiB, description="request line and headers at most")
+    max_pull_fps: float = Field(60.0, gt=0, le=1000, description="frames a second a pulled source is read at most")
+    max_watcher_bytes: int = Field(256 * MiB, ge=MiB, description="results queued for watchers, all together")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):

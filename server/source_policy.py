@@ -17,6 +17,10 @@ exact host name (globs and ``*`` cover public addresses only). Control character
 non-ASCII text are refused anywhere in a source, as are FFmpeg's option words in an RTSP query
 (``?udp``, ``?multicast``, ``?listen``...). ``redact`` (the reader's, ``vqseg_client.redact``) hides the
 credentials of a URL wherever a source is shown or logged.
+
+IPv6 addresses that embed an IPv4 address (IPv4-mapped and -compatible, 6to4, Teredo, NAT64) are
+judged by the IPv4 address inside. ``ffmpeg_options`` gives what FFmpeg must be told for the checks to
+hold: RTSP over TCP (no UDP ports the check never saw) and no HTTP redirects (a hop the check never saw).
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ MAX_WEBCAM_INDEX = 63
 _RTSP_OPTION_WORDS = frozenset({"udp", "tcp", "multicast", "http", "https", "filter_src", "listen", "timeout",
                                 "localport", "localaddr", "reuse", "rtsp_flags"})
 _UNSAFE = re.compile(r"[^\x21-\x7e]")  # anything but printable ASCII without space
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64 well-known and local-use).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+FFMPEG_OPTIONS = {"rtsp_transport": "tcp", "max_redirects": "0"}
 _PORT = re.compile(r":(\d{1,5}|\*)$")
 
 Resolver = Callable[[str, int], Sequence[str]]
@@ -87,9 +94,27 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 def _unmapped(address: Address) -> Address:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+    """The IPv4 address an IPv6 address carries (mapped, compatible, 6to4, Teredo, NAT64), else itself."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
         return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in net for net in _NAT64):
+        return low32
+    if int(address) >> 32 == 0 and int(address) > 1:  # IPv4-compatible ::a.b.c.d (deprecated)
+        return low32
     return address
+
+
+def ffmpeg_options(existing: str | None = None) -> str:
+    """``OPENCV_FFMPEG_CAPTURE_OPTIONS`` (``key;value|key;value``) with ``FFMPEG_OPTIONS`` forced."""
+    items = [i for i in (existing or "").split("|") if i and i.split(";", 1)[0] not in FFMPEG_OPTIONS]
+    return "|".join([*items, *(f"{k};{v}" for k, v in FFMPEG_OPTIONS.items())])
 
 
 def is_public(address: Address) -> bool:

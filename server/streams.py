@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 import torch
 
 from server.errors import Forbidden, InvalidParameters, KeyStreamLimit, StreamExists
-from server.fanout import End, Fanout
+from server.fanout import End, Fanout, QueuedBytes
 from server.jobs import FrameResult
 from server.metrics import StreamGauge
 from server.params import config_dict
@@ -58,6 +58,7 @@ class StreamEntry:
     rest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     mean_uncertainty: float | None = None
     low_confidence: float | None = None
+    transport: str = ""  # what created it: ws, rest or pull; only a WebSocket-made stream ends with its sockets
 
     @property
     def state(self) -> str:
@@ -119,11 +120,13 @@ class StreamDirectory:
         on_subscriber_drop: Callable[[int], None] | None = None,
         check_config: Callable[[StreamConfig], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        watcher_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         self.shape = shape
         self.default_config = default_config
         self.max_streams = max_streams
         self.idle_timeout = idle_timeout
+        self.watcher_bytes = QueuedBytes(watcher_bytes)
         self.subscriber_queue = subscriber_queue
         self.max_per_key = max_per_key
         self._on_drop = on_subscriber_drop
@@ -165,6 +168,9 @@ class StreamDirectory:
             if exclusive:
                 raise StreamExists(f"stream {stream_id!r} already exists")
             check_owner(entry, owner)
+            if entry.kind == "pull" and kind == "push":  # its source feeds it; nobody else changes it
+                raise StreamExists(f"stream {stream_id!r} is pulled by the server from its source: it takes no "
+                                   f"pushed frames, resets or settings")
             return entry, False
         try:
             validate_stream_id(stream_id)
@@ -183,7 +189,8 @@ class StreamDirectory:
             self._check_config(config)
         shape = self.shape
         session = StreamSession(stream_id, config, shape.num_classes, shape.size, shape.device)
-        entry = StreamEntry(stream_id, session, kind, owner, Fanout(self.subscriber_queue, self._on_drop))
+        entry = StreamEntry(stream_id, session, kind, owner, Fanout(self.subscriber_queue, self._on_drop,
+                                                                           self.watcher_bytes))
         self._entries[stream_id] = entry
         return entry, True
 

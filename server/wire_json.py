@@ -12,13 +12,30 @@ import math
 from typing import Any
 
 MAX_DEPTH = 32
+MAX_CONTROL_BYTES = 64 * 1024  # a control message (config, ping, ...) is a few hundred bytes
+MAX_ID_CHARS = 128  # a ping's ``id`` is echoed in the pong: a number or a short string
+
+
+def control_too_big(text: str) -> bool:
+    """A text message over ``MAX_CONTROL_BYTES`` is refused before it is parsed (close 1009)."""
+    return len(text) > MAX_CONTROL_BYTES
+
+
+def echo_id(value: Any) -> Any:
+    """A ping's ``id`` as the pong echoes it; ValueError unless a finite number, a short string or null."""
+    if value is None or isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    if isinstance(value, str) and len(value) <= MAX_ID_CHARS:
+        return value
+    raise ValueError(f"a ping's 'id' is a number or a string of at most {MAX_ID_CHARS} characters")
 
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def loads(text: str) -> Any:
+def check_depth(text: str) -> None:
+    """ValueError when ``text``'s brackets (outside strings) nest deeper than ``MAX_DEPTH``."""
     depth = deepest = 0
     in_string = escaped = False
     for ch in text:  # bracket depth outside strings, before the recursive parser sees it
@@ -38,6 +55,10 @@ def loads(text: str) -> Any:
                 raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
         elif ch in "]}":
             depth -= 1
+
+
+def loads(text: str) -> Any:
+    check_depth(text)
     try:
         return json.loads(text, parse_constant=_no_constants)
     except RecursionError:

@@ -106,6 +106,9 @@ class PushConnection:
             if message.get("bytes") is not None:
                 self._on_frame(message["bytes"])
             elif message.get("text") is not None:
+                if wire_json.control_too_big(message["text"]):  # refused before it is scanned
+                    self.request_close(1009, f"control message over {wire_json.MAX_CONTROL_BYTES} bytes")
+                    return
                 await self._on_text(message["text"])
 
     def _on_frame(self, data: bytes) -> None:
@@ -159,7 +162,11 @@ class PushConnection:
             self._reset = True
             return _message("reset")
         if kind == "ping":
-            return _message("pong", id=message.get("id"), time=time.time())
+            try:
+                ping_id = wire_json.echo_id(message.get("id"))
+            except ValueError as exc:
+                raise InvalidParameters(str(exc)) from None
+            return _message("pong", id=ping_id, time=time.time())
         if kind == "rules":  # watch rules (docs/events.md); webhook hosts resolve: kept short by the policy
             rules = set_stream_rules(self.runtime.events, self.entry.session, message.get("rules"))
             return _message("rules", rules=[r.public() for r in rules])

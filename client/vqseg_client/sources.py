@@ -54,6 +54,8 @@ class FrameSource:
     uri: str = ""
     fps: float | None = None
     live: bool = False
+    frame_size: tuple[int, int] | None = None  # (width, height) when known before reading
+    frame_cost: int = 0  # bytes one read allocates at its peak, when known (a server budgets it)
 
     @property
     def display(self) -> str:
@@ -111,6 +113,10 @@ class OpenCVSource(FrameSource):
         self._capture = self._open()
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and 0 < fps < 1000 else None
+        width, height = (int(self._capture.get(p) or 0) for p in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
+        if width > 0 and height > 0:
+            self.frame_size = (width, height)
+            self.frame_cost = width * height * 3 * 2  # the decoded BGR frame and its RGB copy
 
     def _open(self) -> cv2.VideoCapture:
         if isinstance(self._target, int):
@@ -184,7 +190,7 @@ class SyntheticSource(FrameSource):
 
     def __init__(self, uri: str) -> None:
         try:
-            from synthetic import StreetSceneVideo, parse_synthetic_uri
+            from synthetic import RENDER_BYTES_PER_PIXEL, StreetSceneVideo, parse_synthetic_uri
         except ImportError as exc:
             raise SourceError("synthetic: sources need the vqseg repository's 'synthetic' package "
                               "(numpy + OpenCV only) on the path") from exc
@@ -194,6 +200,8 @@ class SyntheticSource(FrameSource):
         except ValueError as exc:
             raise SourceError(str(exc)) from exc
         self.fps = self.config.fps
+        self.frame_size = (self.config.width, self.config.height)
+        self.frame_cost = self.config.width * self.config.height * RENDER_BYTES_PER_PIXEL
         self._video = StreetSceneVideo(self.config)
         self._next = 0
         self._closed = False

@@ -89,7 +89,7 @@ def test_api_key(start_server: ServerFactory) -> None:
     started = time.monotonic()
     with pytest.raises(StreamClientError) as refused:
         list(stream_results(SCENE, server=live.ws_url, api_key="wrong", max_frames=3))
-    assert refused.value.code == 1008 and time.monotonic() - started < 10  # no retries for a bad key
+    assert refused.value.code == 401 and time.monotonic() - started < 10  # no retries for a bad key
 
 
 def test_frames_the_server_drops_are_matched(start_server: ServerFactory, tiny_loader: Callable[..., object]) -> None:

@@ -77,7 +77,8 @@ def test_stop_ends_reading_from_another_thread(tmp_path: Path) -> None:
         ("rtsp://cam/x", "rtsp://cam/x"),
         ("https://cam/live?token=abc&quality=hi", "https://cam/live?token=***&quality=hi"),
         ("http://u:p@cam/s?api_key=zz#f", "http://u:***@cam/s?api_key=***#f"),
-        ("rtsp://cam/s?user=a&Password=b", "rtsp://cam/s?user=a&Password=***"),
+        ("rtsp://cam/s?user=a&Password=b", "rtsp://cam/s?user=***&Password=***"),  # a user name too (issue 20)
+        ("rtsp://cam/s?%6Bey=a&%50wd=b", "rtsp://cam/s?%6Bey=***&%50wd=***"),  # names compared decoded
         ("https://cam/a?monkey=1", "https://cam/a?monkey=1"),
     ],
 )

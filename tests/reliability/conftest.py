@@ -20,7 +20,8 @@ SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 FUZZ_SETTINGS: dict[str, Any] = {"max_frame_bytes": 200_000, "max_frame_pixels": 300 * 300, "max_streams": 512}
 ERROR_CODES = {"bad_image", "unauthorized", "forbidden", "unknown_stream", "not_found", "method_not_allowed",
                "stream_exists", "bad_source", "frame_too_large", "unsupported_media_type", "invalid_parameters",
-               "too_many_streams", "overloaded", "not_ready", "malformed_message"}  # never model_error / internal
+               "too_many_streams", "overloaded", "not_ready", "malformed_message", "body_too_large",
+               "bad_host"}  # never model_error / internal
 
 
 @dataclass

@@ -1,8 +1,9 @@
-"""API keys: 401 / close 1008 without the key, per-key stream limits (429)."""
+"""API keys: 401 (HTTP, and WebSocket handshakes) without the key, per-key stream limits (429)."""
 
 from __future__ import annotations
 
 import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.server.conftest import ServerFactory, make_frame
@@ -29,10 +30,12 @@ def test_api_key_guards_rest_and_websockets(start_server: ServerFactory) -> None
         r = alpha.post("/v1/streams/a2/frames", content=make_frame(), headers=JPEG)
         assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_streams"
         assert beta.post("/v1/streams/b1/frames", content=make_frame(), headers=JPEG).status_code == 200
-    with connect(f"{live.ws_url}/v1/streams/w/ws", max_size=None) as ws:
-        assert close_code(ws) == 1008
-    with connect(f"{live.ws_url}/v1/streams/ghost/subscribe?key=nope", max_size=None) as ws:
-        assert close_code(ws) == 1008
+    # refused at the handshake: nothing is accepted for a client without a key (docs/reliability.md)
+    for url in (f"{live.ws_url}/v1/streams/w/ws", f"{live.ws_url}/v1/streams/ghost/subscribe?key=nope"):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url, max_size=None)
+        assert refused.value.response.status_code == 401
+        assert b'"unauthorized"' in refused.value.response.body
     with connect(f"{live.ws_url}/v1/streams/a1/subscribe?key=beta-key", max_size=None) as ws:
         assert recv_json(ws)["type"] == "hello"
 

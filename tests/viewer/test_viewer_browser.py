@@ -47,17 +47,17 @@ def test_camera_frames_come_back_and_are_drawn(server: LiveServer, browser: Any,
     assert (first["width"], first["height"]) == (320, 240)
     assert heat["hash"] != blank["hash"] and (heat["width"], heat["height"]) == (320, 240)
     # the fps counter refreshes on a timer over the last 2 s of arrivals: wait for it (slow machines)
-    viewer.page.wait_for_function("Number(document.getElementById('fps').textContent) > 0")
+    viewer.page.wait_for_function("() => Number(document.getElementById('fps').textContent) > 0")
     assert viewer.number("latency") > 0
     assert "held back" in viewer.text("dropped")
     info = server.get("/v1/streams/fake-cam")
     assert info["frames"] >= frame + 3 and info["connections"] == 1
 
     viewer.page.select_option("#mode", "dnn")  # a control message; the next results say dnn, 1 frame
-    viewer.page.wait_for_function("document.getElementById('blend').textContent.startsWith('dnn · 1 frame')")
+    viewer.page.wait_for_function("() => document.getElementById('blend').textContent.startsWith('dnn · 1 frame')")
     viewer.page.select_option("#map", "mutual_info")  # asks the server for the map; drawn once it comes
-    viewer.page.wait_for_function(
-        "document.getElementById('map-name').textContent.startsWith('mutual information /')"
+    viewer.page.wait_for_function(  # arrow functions: the page's CSP forbids eval of bare expressions
+        "() => document.getElementById('map-name').textContent.startsWith('mutual information /')"
         " && !document.getElementById('map-name').textContent.includes('not sent')"
     )
     assert server.get("/v1/streams/fake-cam")["config"]["mode"] == "dnn"
@@ -66,7 +66,7 @@ def test_camera_frames_come_back_and_are_drawn(server: LiveServer, browser: Any,
     viewer.page.screenshot(path=str(artifacts / "viewer-fake-camera.png"))
 
     viewer.page.click("#stop")
-    viewer.page.wait_for_function("document.getElementById('stop').disabled")
+    viewer.page.wait_for_function("() => document.getElementById('stop').disabled")
     assert viewer.errors == [], viewer.errors
     viewer.page.close()
 
@@ -120,14 +120,14 @@ def test_watch_a_stream_the_server_pulls(server: LiveServer, browser: Any) -> No
     finally:
         with server.client() as client:
             client.delete("/v1/streams/pulled")
-    viewer.page.wait_for_function("/ended|closed/.test(document.getElementById('status').textContent)")
+    viewer.page.wait_for_function("() => /ended|closed/.test(document.getElementById('status').textContent)")
     assert viewer.errors == [], viewer.errors
     viewer.page.close()
 
 
 def test_page_without_the_api_key_says_so(server: LiveServer, browser: Any) -> None:
     viewer = open_viewer(browser, f"{server.url}/")
-    viewer.page.wait_for_function("document.getElementById('status').className === 'error'")
+    viewer.page.wait_for_function("() => document.getElementById('status').className === 'error'")
     assert "API key" in viewer.text("status")
     viewer.page.close()
 

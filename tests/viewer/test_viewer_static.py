@@ -28,7 +28,7 @@ def app() -> FastAPI:
 
 def fetch(app: FastAPI, path: str) -> httpx.Response:
     async def get() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://viewer") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
             return await client.get(path)
 
     return asyncio.run(get())

@@ -1,0 +1,183 @@
+"""The attack classes issue 20's fresh attack found, for ``vqseg bench --hostile``.
+
+- ``scan_bomb``: progressive JPEGs whose last scan is repeated thousands of times (each scan is a pass
+  over the whole image), to ``/v1/segment`` as a body and as a multipart field;
+- ``huge_scene``: pulled synthetic scenes of 8192² at absurd rates (``1e300``, ``inf``, ``1e-300``) and
+  large scenes at a normal rate (their rendering would not fit the frame-memory budget);
+- ``amplification``: a large flat frame (a few kB of JPEG, millions of pixels) asked back as the overlay
+  PNG and with every map: the answer's pixels are compared with the output budget;
+- ``pong_flood``: a WebSocket that sends protocol pings and never reads, reopened when cut;
+- ``rebinding``: requests and WebSocket handshakes naming a Host the server does not answer to.
+
+Outcomes named ``accepted_*`` are hardening failures (``benchmarks.hostile_bench`` lists them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import re
+import struct
+import time
+from collections import Counter
+
+import cv2
+import httpx
+import numpy as np
+
+MAX_OUTPUT_PIXELS = 1920 * 1080  # the server's default budget (the bench runs it with defaults)
+HUGE_SCENES = ("synthetic:street?w=8192&h=8192&fps=1e300", "synthetic:street?w=8192&h=8192&fps=inf",
+               "synthetic:street?w=4096&h=4096&fps=15", "synthetic:street?w=2048&h=2048&fps=1e-300",
+               "synthetic:street?w=640&h=480&fps=nan")
+
+
+def scan_bomb(scans: int = 3000, size: int = 1024) -> bytes:
+    """A progressive JPEG with its last scan repeated ``scans`` times (~1 MB for 3000 scans of 1024²)."""
+    image = np.zeros((size, size, 3), np.uint8)
+    image[::7] = 200
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1, cv2.IMWRITE_JPEG_QUALITY, 30])
+    assert ok
+    data = buf.tobytes()
+    end = data.rindex(b"\xff\xd9")
+    last = data[[m.start() for m in re.finditer(rb"\xff\xda", data)][-1] : end]
+    return data[:end] + last * scans + b"\xff\xd9"
+
+
+def flat_frame(size: int = 4096) -> bytes:
+    ok, buf = cv2.imencode(".jpg", np.full((size, size, 3), 90, np.uint8))
+    assert ok
+    return buf.tobytes()
+
+
+def png_pixels(data: bytes) -> int:
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width) * int(height)
+
+
+async def scan_bombs(http: httpx.AsyncClient, deadline: float, out: Counter[str]) -> None:
+    bomb = scan_bomb()
+    while time.monotonic() < deadline:
+        for how in ("body", "multipart"):
+            try:
+                if how == "body":
+                    r = await http.post("/v1/segment", content=bomb, headers={"Content-Type": "image/jpeg"})
+                else:
+                    r = await http.post("/v1/segment", files={"frame": ("b.jpg", bomb, "image/jpeg")})
+                out[f"{how}_http_{r.status_code}" if r.status_code != 200 else "accepted_scan_bomb"] += 1
+            except httpx.HTTPError as exc:
+                out[type(exc).__name__] += 1
+        await asyncio.sleep(0.5)
+
+
+async def huge_scenes(http: httpx.AsyncClient, deadline: float, out: Counter[str]) -> None:
+    while time.monotonic() < deadline:
+        for source in HUGE_SCENES:
+            try:
+                r = await http.post("/v1/streams", json={"source": source})
+                if r.status_code == 201:
+                    out["accepted_huge_scene"] += 1
+                    await http.delete(f"/v1/streams/{r.json()['stream_id']}")
+                else:
+                    out[f"pull_http_{r.status_code}"] += 1
+            except httpx.HTTPError as exc:
+                out[type(exc).__name__] += 1
+        await asyncio.sleep(1.0)
+
+
+async def amplification(http: httpx.AsyncClient, deadline: float, out: Counter[str]) -> None:
+    frame = flat_frame()
+    params = ({"format": "png"}, {"maps": "confidence,mutual_info,expected_entropy"})
+    while time.monotonic() < deadline:
+        for query in params:
+            try:
+                r = await http.post("/v1/segment", content=frame, params=query,
+                                    headers={"Content-Type": "image/jpeg"}, timeout=120.0)
+            except httpx.HTTPError as exc:
+                out[type(exc).__name__] += 1
+                continue
+            if r.status_code != 200:
+                out[f"http_{r.status_code}"] += 1
+                continue
+            if query.get("format") == "png":
+                pixels = png_pixels(r.content)
+            else:
+                body = r.json()
+                pixels = int(body["map_width"]) * int(body["map_height"])
+            out["bounded" if pixels <= MAX_OUTPUT_PIXELS else "accepted_amplification"] += 1
+            out["largest_answer_kb"] = max(out["largest_answer_kb"], len(r.content) // 1024)
+        await asyncio.sleep(0.5)
+
+
+def _masked(payload: bytes, opcode: int) -> bytes:
+    mask = os.urandom(4)
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def _handshake(path: str, host: str, extra: str = "") -> bytes:
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n").encode()
+
+
+async def pong_flood(host: str, port: int, deadline: float, out: Counter[str]) -> None:
+    """Pings without ever reading; 'stalled' when the server stops reading (its send buffer is full)."""
+    batch = _masked(b"p" * 125, 0x9) * 512
+    while time.monotonic() < deadline:
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            out["connect_refused"] += 1
+            await asyncio.sleep(1.0)
+            continue
+        writer.write(_handshake("/v1/streams/pong-flood/ws", f"127.0.0.1:{port}"))
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 15)
+        sent = 0
+        try:
+            while time.monotonic() < deadline:
+                writer.write(batch)
+                await asyncio.wait_for(writer.drain(), 5.0)
+                sent += len(batch)
+        except TimeoutError:
+            out["stalled_by_server"] += 1  # the server stopped reading: no more pongs are made
+            out["most_mb_sent_before_stall"] = max(out["most_mb_sent_before_stall"], sent // (1024 * 1024))
+            await asyncio.sleep(max(0.0, min(5.0, deadline - time.monotonic())))
+        except (ConnectionError, OSError):
+            out["cut_by_server"] += 1
+        writer.transport.abort()
+
+
+async def rebinding(http: httpx.AsyncClient, host: str, port: int, deadline: float, out: Counter[str]) -> None:
+    evil = f"rebound.attacker.example:{port}"
+    while time.monotonic() < deadline:
+        try:
+            r = await http.get("/v1/streams", headers={"Host": evil})
+            out["accepted_rebinding" if r.status_code == 200 else f"get_http_{r.status_code}"] += 1
+            r = await http.post("/v1/streams", content=json.dumps({"source": "synthetic:street"}),
+                                headers={"Host": evil, "Origin": f"http://{evil}", "Content-Type": "application/json"})
+            out["accepted_rebinding" if r.status_code == 201 else f"post_http_{r.status_code}"] += 1
+        except httpx.HTTPError as exc:
+            out[type(exc).__name__] += 1
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(_handshake("/v1/streams/rebound/ws", evil, f"Origin: http://{evil}\r\n"))
+            answer = await asyncio.wait_for(reader.read(64), 15)
+            out["accepted_rebinding" if answer.startswith(b"HTTP/1.1 101") else f"ws_http_{answer[9:12].decode()}"] += 1
+            writer.close()
+        except (OSError, TimeoutError) as exc:
+            out[type(exc).__name__] += 1
+        await asyncio.sleep(2.0)
+
+
+def round3_tasks(http: httpx.AsyncClient, host: str, port: int, deadline: float,
+                 outcomes: dict[str, Counter[str]]) -> list:  # type: ignore[type-arg]
+    """The coroutines of this module's attackers, each counting into its own ``outcomes`` entry."""
+    for name in ("scan_bomb", "huge_scene", "amplification", "pong_flood", "rebinding"):
+        outcomes[name] = Counter()
+    return [scan_bombs(http, deadline, outcomes["scan_bomb"]), huge_scenes(http, deadline, outcomes["huge_scene"]),
+            amplification(http, deadline, outcomes["amplification"]),
+            pong_flood(host, port, deadline, outcomes["pong_flood"]),
+            rebinding(http, host, port, deadline, outcomes["rebinding"])]
