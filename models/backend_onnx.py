@@ -22,6 +22,7 @@ from models.onnx.cache import onnx_for_checkpoint, tensorrt_cache_dir
 from models.onnx.metadata import (
     INPUT_IMAGE,
     INPUT_MC,
+    INPUT_RATE,
     OUTPUT_PROBS,
     OnnxModelError,
     OnnxModelInfo,
@@ -50,7 +51,9 @@ class OnnxSegmenter:
 
     ``predict(batch, mc)`` feeds the graph's ``mc`` input, so one session serves all four modes; the
     deterministic export (no ``mc`` input) refuses ``mc=True`` as the torch backend does for networks
-    without dropout. ``providers`` lists the execution providers the session really uses.
+    without dropout. ``providers`` lists the execution providers the session really uses. ``rate``
+    (default: the training rate) feeds the graph's ``rate`` input; a file exported before that input
+    existed serves only its baked training rate and refuses another.
     """
 
     backend = "onnx"
@@ -63,6 +66,7 @@ class OnnxSegmenter:
         self.path = path
         self.providers: list[str] = list(session.get_providers())
         self.has_dropout = info.stochastic and info.meta.dropout > 0
+        self._has_rate = INPUT_RATE in {i.name for i in session.get_inputs()}
         self._bind = device.type == "cuda" and self.providers[0] in GPU_PROVIDERS
         self._prepare = FramePreprocessor(info.meta, device)
 
@@ -70,25 +74,41 @@ class OnnxSegmenter:
         return self._prepare(frames)
 
     @torch.inference_mode()
-    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor:
+    def predict(
+        self, batch: torch.Tensor, mc: bool, temperature: float = 1.0, rate: float | None = None
+    ) -> torch.Tensor:
         if mc and not self.has_dropout:
             raise ValueError(
                 f"model {self.meta.name!r} ({self.path.name}) has no live dropout: MC sampling is not possible"
             )
         if batch.dim() != 4 or batch.shape[1] != 3:
             raise ValueError(f"expected a (B, 3, H, W) batch, got shape {tuple(batch.shape)}")
-        probs = self._run_bound(batch, mc) if self._bind else self._run_host(batch, mc)
+        p = self._rate(rate)
+        probs = self._run_bound(batch, mc, p) if self._bind else self._run_host(batch, mc, p)
         return probs if temperature == 1.0 else with_temperature(probs, temperature)
 
-    def _run_host(self, batch: torch.Tensor, mc: bool) -> torch.Tensor:
+    def _rate(self, rate: float | None) -> np.ndarray:
+        value = self.meta.dropout if rate is None else float(rate)
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"MC dropout rate must be in [0, 1), got {value}")
+        if not self._has_rate and value != self.meta.dropout:
+            raise ValueError(
+                f"{self.path.name} was exported without the rate input: it samples only at rate "
+                f"{self.meta.dropout}; export it again with this vqseg to serve rate {value}"
+            )
+        return np.array(value, dtype=np.float32)
+
+    def _run_host(self, batch: torch.Tensor, mc: bool, rate: np.ndarray) -> torch.Tensor:
         image = batch.detach().to("cpu", torch.float32).contiguous().numpy()
         feeds: dict[str, np.ndarray] = {INPUT_IMAGE: image}
         if self.info.stochastic:
             feeds[INPUT_MC] = np.array(mc)
+            if self._has_rate:
+                feeds[INPUT_RATE] = rate
         (probs,) = self.session.run([OUTPUT_PROBS], feeds)
         return torch.from_numpy(probs).to(self.device)
 
-    def _run_bound(self, batch: torch.Tensor, mc: bool) -> torch.Tensor:
+    def _run_bound(self, batch: torch.Tensor, mc: bool, rate: np.ndarray) -> torch.Tensor:
         image = batch.detach().to(self.device, torch.float32).contiguous()
         b, _, h, w = image.shape
         probs = torch.empty((b, self.meta.num_classes, h, w), device=self.device, dtype=torch.float32)
@@ -97,6 +117,8 @@ class OnnxSegmenter:
         binding.bind_input(INPUT_IMAGE, "cuda", index, np.float32, list(image.shape), image.data_ptr())
         if self.info.stochastic:
             binding.bind_cpu_input(INPUT_MC, np.array(mc))
+            if self._has_rate:
+                binding.bind_cpu_input(INPUT_RATE, rate)
         binding.bind_output(OUTPUT_PROBS, "cuda", index, np.float32, list(probs.shape), probs.data_ptr())
         torch.cuda.current_stream(self.device).synchronize()  # the batch is ready before ORT reads it
         self.session.run_with_iobinding(binding)

@@ -192,6 +192,8 @@ class Runtime:
             "device": str(seg.device),
             "dropout": meta.dropout,
             "temperatures": dict(meta.temperatures),
+            "mc_rates": {mode: meta.mc_rate(mode) for mode in ("bnn", "vqbnn")},
+            "mc_samples": {"vqbnn": meta.samples_per_frame("vqbnn")},
             "maps": list(MAP_NAMES),
             "defaults": config_dict(self.settings.stream_defaults()),
         }

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from models import Segmenter
+from models import Segmenter, predict_samples
 from streaming.modes import Mode
 from streaming.uncertainty import entropy
 
@@ -27,33 +27,42 @@ def predict_batch(
     samples: int = 30,
     sample_chunk: int = 8,
     temperature: float | None = None,
+    rate: float | None = None,
+    per_frame: int | None = None,
 ) -> BatchPrediction:
-    """Run ``batch`` once (dnn/vqdnn/vqbnn) or ``samples`` times (bnn).
+    """Run ``batch`` once (dnn/vqdnn), ``per_frame`` MC samples (vqbnn) or ``samples`` (bnn).
 
     Every forward pass divides its logits by the mode's temperature before the softmax, so the blend
     (vqdnn/vqbnn) and the MC mean (bnn) average calibrated passes: ``temperature``, or by default
-    the one the model's metadata holds for ``mode`` (``vqseg calibrate``; 1 when it has none).
+    the one the model's metadata holds for ``mode`` (``vqseg calibrate``; 1 when it has none). MC
+    passes sample with ``rate``, by default the mode's calibrated rate ``meta.mc_rate(mode)`` (the
+    training rate when it has none). ``vqbnn`` averages ``per_frame`` samples per frame, by default
+    ``meta.samples_per_frame("vqbnn")`` (1: the paper's one pass).
 
-    For ``bnn`` the samples run ``sample_chunk`` at a time as one batch of ``chunk·B`` frames (the
-    memory switch between batching and looping), accumulating the mean and the mean entropy on the
-    device without keeping all samples.
+    Several samples run ``sample_chunk`` at a time as one ``(B, m)`` draw (``models.predict_samples``:
+    a cheap-tail network runs its trunk once per chunk), accumulating the mean and the members' mean
+    entropy on the device without keeping all samples.
     """
     t = segmenter.meta.temperature(mode.value) if temperature is None else float(temperature)
-    if mode is not Mode.BNN:
-        return BatchPrediction(segmenter.predict(batch, mc=mode.mc, temperature=t))
+    if not mode.mc:
+        return BatchPrediction(segmenter.predict(batch, mc=False, temperature=t))
+    r = segmenter.meta.mc_rate(mode.value) if rate is None else float(rate)
+    if mode is Mode.BNN:
+        n = samples
+    else:
+        n = segmenter.meta.samples_per_frame(mode.value) if per_frame is None else int(per_frame)
+        if n == 1:
+            return BatchPrediction(segmenter.predict(batch, mc=True, temperature=t, rate=r))
     sum_probs: torch.Tensor | None = None
     sum_entropy: torch.Tensor | None = None
-    b = batch.shape[0]
     done = 0
-    while done < samples:
-        m = min(sample_chunk, samples - done)
-        stacked = batch.repeat(m, 1, 1, 1) if m > 1 else batch
-        flat = segmenter.predict(stacked, mc=True, temperature=t)  # (m·B, C, h, w), sample-major
-        probs = flat.view(m, b, *flat.shape[1:])
-        chunk_probs = probs.sum(dim=0)
-        chunk_entropy = entropy(probs, dim=2).sum(dim=0)
+    while done < n:
+        m = min(sample_chunk, n - done)
+        probs = predict_samples(segmenter, batch, m, temperature=t, rate=r)  # (B, m, C, h, w)
+        chunk_probs = probs.sum(dim=1)
+        chunk_entropy = entropy(probs, dim=2).sum(dim=1)
         sum_probs = chunk_probs if sum_probs is None else sum_probs.add_(chunk_probs)
         sum_entropy = chunk_entropy if sum_entropy is None else sum_entropy.add_(chunk_entropy)
         done += m
     assert sum_probs is not None and sum_entropy is not None
-    return BatchPrediction(sum_probs / samples, sum_entropy / samples)
+    return BatchPrediction(sum_probs / n, sum_entropy / n)

@@ -65,7 +65,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"seconds between frames after which a stream starts over (default {default.max_gap:g}); "
         "with --data it also splits sequences",
     )
-    add("--uncalibrated", action="store_true", help="ignore the checkpoint's temperatures (vqseg calibrate)")
+    add(
+        "--uncalibrated",
+        action="store_true",
+        help="ignore the checkpoint's temperatures and MC rates (vqseg calibrate)",
+    )
     add("--backend", choices=("torch", "onnx"), help="inference backend (default: by file suffix)")
     add("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
     add(
@@ -141,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             )
         segmenter = load_segmenter(args.model, device=args.device, backend=args.backend)
         if args.uncalibrated:
-            segmenter.meta = replace(segmenter.meta, temperatures={})
+            segmenter.meta = replace(segmenter.meta, temperatures={}, mc_rates={})
     except (ValueError, CheckpointError) as exc:
         hint = ""
         if args.model is None and not default_checkpoint_path().is_file():
