@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 
 from streaming.errors import StreamingError
-from streaming.sources import open_source
+from vqseg_client.sources import open_source
 
 DEFAULT_SOURCE = "synthetic:street?seed=7&w=640&h=360&fps=15&frames=300&scenario=drive"
 

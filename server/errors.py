@@ -18,7 +18,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models import CheckpointError
-from streaming import SourceError, TooManyStreamsError, UnknownStreamError
+from streaming import TooManyStreamsError, UnknownStreamError
+from vqseg_client.sources import SourceError
 
 log = logging.getLogger(__name__)
 

@@ -90,6 +90,12 @@ class Fanout:
             if sub.offer(framed if sub.want_frame else result.text) and self._on_drop is not None:
                 self._on_drop(1)
 
+    def publish_text(self, text: str) -> None:
+        """A message for every watcher (e.g. a watch-rule event); slow watchers lose their oldest."""
+        for sub in list(self._subscribers):
+            if sub.offer(text) and self._on_drop is not None:
+                self._on_drop(1)
+
     def close(self, end: End) -> None:
         """Tell every watcher the stream ended; later subscribers get the same ``end`` at once."""
         self.ended = end

@@ -7,7 +7,7 @@ retried with exponential backoff; ``OpenCVSource`` itself reconnects a stream th
 first frame after a reconnect restarts the ring buffer. Results go back to the event loop, where
 they fan out to the stream's watchers.
 
-``uri`` has passed the server's pull policy (``streaming.sources.policy``); ``display`` is the same
+``uri`` has passed the server's pull policy (``server.source_policy``); ``display`` is the same
 source with its password hidden, the only form that is logged. ``stop`` also interrupts a read that
 is blocked inside the source (OpenCV's open/read timeouts bound it), so a deleted stream's thread
 ends within about ``open_timeout`` whatever the source does, and it never reconnects after ``stop``.
@@ -28,11 +28,10 @@ from typing import Any
 import numpy as np
 
 from server.errors import ServiceError
-from server.jobs import FrameJob, FrameResult
-from streaming import SourceError, StreamSession
-from streaming.sources import FrameSource, SourceFrame, open_source
-from streaming.sources.opencv_source import is_network_uri
-from streaming.sources.policy import redact
+from server.jobs import FrameJob, FrameResult, ReplySpec
+from server.source_policy import redact
+from streaming import StreamFrame, StreamSession
+from vqseg_client.sources import FrameSource, SourceError, SourceFrame, is_network_uri, open_source
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +197,9 @@ class SourceIngest:
                 log.debug("stream %s: frame refused: %s", self.session.stream_id, exc)
                 return
         wants = self._wants()  # "none" | "json" | "json+frame"
-        job = FrameJob(
-            image, timestamp, time.perf_counter(), session=self.session, droppable=True,
-            reset=frame.after_gap, fmt="none" if wants == "none" else "json", include_frame=wants == "json+frame",
-        )
+        reply = ReplySpec(fmt="none" if wants == "none" else "json", include_frame=wants == "json+frame")
+        job = FrameJob(StreamFrame(image, timestamp, self.session), reply, time.perf_counter(), droppable=True,
+                       reset=frame.after_gap)
         try:
             self._submit(job)
         except ServiceError as exc:  # overloaded or shutting down: this frame is lost, the next may pass

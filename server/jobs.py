@@ -1,4 +1,9 @@
-"""What travels between the event loop and the inference worker: a frame job and its result."""
+"""What travels between the event loop and the inference worker: a frame job and its result.
+
+A job is the engine's input (``StreamFrame``), how the client wants its answer (``ReplySpec``), the
+stream control that travels with the frame (config changes, reset, newest-frame-wins) and the
+worker's bookkeeping (future, arrival times, scheduling lane).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from streaming import Mode, StreamConfig, StreamSession
+from streaming import Mode, StreamFrame
 
 _stateless_ids = itertools.count()
 
@@ -30,38 +33,46 @@ class FrameResult:
     frame_b64: str | None = None  # the frame as JPEG, for subscribers that asked for it
 
 
+@dataclass(frozen=True)
+class ReplySpec:
+    """The shape of a frame's answer: ``maps`` besides entropy; ``fmt`` json | binary (protocol 2) |
+    png (overlay for people) | none (summary only); for binary the maps' ``size`` (network | frame,
+    within max_output_pixels) and ``map_dtype`` (float16 | uint8), and ``also_json`` when watchers
+    want protocol 1's JSON of the frame too; ``include_frame``: watchers want the frame as JPEG."""
+
+    maps: tuple[str, ...] = ()
+    fmt: str = "json"
+    size: str = "network"
+    map_dtype: str = "float16"
+    also_json: bool = False
+    include_frame: bool = False
+
+
 @dataclass(eq=False)
 class FrameJob:
     """One decoded frame waiting for the worker.
 
-    ``session`` is None for the stateless ``/v1/segment`` (then ``config`` gives mode and samples);
-    ``changes`` are config changes applied to the session (in order) just before this frame runs;
-    ``droppable`` frames are replaced by a newer frame of the same stream while they wait.
-    The future resolves to a ``FrameResult``, to None when the frame was dropped, or to an exception.
+    ``changes`` are config changes applied to the frame's stream (in order) just before it runs, and
+    ``reset`` empties the stream's buffer first; ``droppable`` frames are replaced by a newer frame of
+    the same stream while they wait. The future resolves to a ``FrameResult``, to None when the frame
+    was dropped, or to an exception.
     """
 
-    image: np.ndarray
-    timestamp: float
+    frame: StreamFrame
+    reply: ReplySpec
     received: float  # perf_counter() at arrival
-    session: StreamSession | None = None
-    config: StreamConfig | None = None
     changes: dict[str, Any] = field(default_factory=dict)
-    maps: tuple[str, ...] = ()
-    fmt: str = "json"  # json | binary (protocol 2) | png (overlay for people) | none (summary only)
-    size: str = "network"  # binary: network | frame (json: always the frame's), within max_output_pixels
-    map_dtype: str = "float16"  # binary: float16 | uint8
-    also_json: bool = False  # binary: watchers want the protocol-1 JSON of this frame too
     droppable: bool = False
     reset: bool = False
-    include_frame: bool = False
     decode_ms: float = 0.0
+    key: str = ""
     future: Future[FrameResult | None] = field(default_factory=Future)
     enqueued: float = 0.0
-    key: str = ""
 
     def __post_init__(self) -> None:
         if not self.key:
-            self.key = self.session.stream_id if self.session is not None else f"~{next(_stateless_ids)}"
+            session = self.frame.session
+            self.key = session.stream_id if session is not None else f"~{next(_stateless_ids)}"
 
     def absorb(self, older: FrameJob) -> None:
         """Take over what a dropped older frame of the same stream carried (its config changes, reset)."""

@@ -24,7 +24,7 @@ def config_fields() -> tuple[str, ...]:
 def _coerce(name: str, value: Any) -> Any:
     if name == "mode":
         return parse_mode(str(value))
-    if name in ("window", "samples"):
+    if name in ("window", "samples", "seed"):
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(f"{name} must be an integer")
         return int(value)

@@ -11,11 +11,12 @@ from fastapi import APIRouter, Query, Request, Response
 
 from server.deps import KeyOwner, ReadyRuntime, StreamId
 from server.errors import InvalidParameters
-from server.jobs import FrameJob
+from server.jobs import FrameJob, ReplySpec
 from server.params import config_changes, parse_format, parse_maps
 from server.replies import result_response
 from server.streams import check_owner
 from server.upload import FRAME_BODY_OPENAPI, read_frame
+from streaming import StreamFrame
 
 router = APIRouter(tags=["frames"])
 
@@ -63,8 +64,8 @@ async def post_frame(
         frame = await runtime.decode(data)
         entry, created = runtime.directory.open(stream_id, "push", owner, changes)
         job = FrameJob(
-            frame.image, arrival if timestamp is None else timestamp, received, session=entry.session,
-            changes={} if created else changes, maps=extra, fmt=fmt, decode_ms=frame.decode_ms,
+            StreamFrame(frame.image, arrival if timestamp is None else timestamp, entry.session),
+            ReplySpec(maps=extra, fmt=fmt), received, changes={} if created else changes, decode_ms=frame.decode_ms,
         )
         del frame
         async with entry.rest_lock:  # REST frames of one stream run in arrival order, none dropped

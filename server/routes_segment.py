@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Request, Response
 
 from server.deps import KeyOwner, ReadyRuntime
 from server.errors import InvalidParameters
-from server.jobs import FrameJob
+from server.jobs import FrameJob, ReplySpec
 from server.params import STATELESS_MODES, config_changes, parse_format, parse_maps
 from server.replies import result_response
 from server.upload import FRAME_BODY_OPENAPI, read_frame
-from streaming import Mode
+from streaming import Mode, StreamFrame
 
 router = APIRouter(tags=["frames"])
 
@@ -51,8 +51,8 @@ async def segment(
         frame = await runtime.decode(data)
         client = request.client.host if request.client is not None else "?"
         job = FrameJob(  # one scheduling lane per client address: many requests do not buy a bigger share
-            frame.image, time.time(), received, config=config, maps=extra, fmt=fmt, decode_ms=frame.decode_ms,
-            key=f"~segment:{client}",
+            StreamFrame(frame.image, time.time(), config=config), ReplySpec(maps=extra, fmt=fmt), received,
+            decode_ms=frame.decode_ms, key=f"~segment:{client}",
         )
         del frame
         result = await runtime.process(job)

@@ -15,9 +15,9 @@ from server.ingest import SourceIngest
 from server.params import config_changes
 from server.runtime import Runtime
 from server.streams import StreamEntry, check_owner
-from streaming import STREAM_ID_PATTERN, SourceError
-from streaming.sources import FrameSource, open_source
+from streaming import STREAM_ID_PATTERN
 from synthetic import parse_synthetic_uri
+from vqseg_client.sources import FrameSource, SourceError, open_source
 
 router = APIRouter(tags=["streams"])
 

@@ -20,13 +20,15 @@ import torch
 from models import Segmenter, load_segmenter
 from server.decode import DecodedFrame, FrameLimits, decode_frame
 from server.errors import NotReady, Overloaded
+from server.events.service import EventService
 from server.frame_budget import Admission, ByteBudget
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
 from server.params import config_dict
 from server.settings import Settings
 from server.stream_budget import StreamBudget
-from server.streams import StreamDirectory
+from server.streams import StreamDirectory, StreamEntry
+from server.taps import FrameTaps
 from server.worker import InferenceWorker, WorkerLimits
 from streaming import MAP_NAMES, SessionRegistry
 
@@ -41,29 +43,33 @@ class Runtime:
         self.keys = settings.api_keys()
         self.limits = FrameLimits(settings.max_frame_bytes, settings.max_frame_pixels)
         self.metrics = ServiceMetrics(settings.metrics_streams)
+        self.budget = StreamBudget(settings)
         self.worker = InferenceWorker(
             load or (lambda: load_segmenter(settings.model, settings.device, settings.backend)),
             WorkerLimits(settings.max_batch, settings.max_wait_ms, settings.queue_size, settings.encode_threads,
                          settings.mc_chunk, settings.max_output_pixels),
             self.metrics,
             on_ready=self._on_model_ready,
+            check_config=self.budget.check,
         )
         self._decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vqseg-decode")
         self.policy = settings.source_policy()
         self.frame_memory = ByteBudget(settings.max_decoded_bytes)
         self.admission = Admission(settings.queue_size, settings.max_rest_per_stream, lambda: self.worker.depth)
-        self.budget: StreamBudget | None = None
         self.pulls: list[Any] = []  # every SourceIngest started, until its thread has ended
         self._directory: StreamDirectory | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self.closing = False
         self.started_at = time.time()
+        self.events = EventService(settings, self.metrics.registry, self._find_stream)
+        self.worker.taps = FrameTaps()
         self._bind_metrics()
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.events.start(self.loop)
         self.worker.start()
         self._tasks.append(asyncio.create_task(self._evict_forever(), name="vqseg-evict"))
 
@@ -96,6 +102,7 @@ class Runtime:
         for ingest in self.pulls:
             await asyncio.to_thread(ingest.join, self.settings.pull_timeout + 2.0)
         await asyncio.to_thread(self.worker.stop, timeout)
+        await asyncio.to_thread(self.events.stop, timeout)
         self._decode_pool.shutdown(wait=False, cancel_futures=True)
 
     async def _evict_forever(self) -> None:
@@ -105,13 +112,14 @@ class Runtime:
             if self._directory is not None:
                 try:
                     self._directory.evict_idle()
+                    if self.events.monitor is not None:
+                        self.events.monitor.forget({e.stream_id for e in self._directory.entries()})
                 except Exception:
                     log.exception("idle eviction failed")
 
     def _on_model_ready(self, segmenter: Segmenter) -> None:  # worker thread, before ready is set
-        self.budget = StreamBudget(self.settings, segmenter.meta.num_classes, segmenter.meta.input_size,
-                                   segmenter.device, lambda: registry.buffer_bytes())
-        self.worker.check_config = self.budget.check
+        self.budget.bind(segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
+                         lambda: registry.buffer_bytes())
         registry = SessionRegistry(
             segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
             max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
@@ -122,6 +130,9 @@ class Runtime:
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
             check_config=self.budget.check_new,
         )
+        monitor = self.events.on_model_ready(segmenter.meta.class_names, segmenter.meta.palette)
+        assert self.worker.taps is not None
+        self.worker.taps.taps.append(monitor)
 
     # ---- what routes use -------------------------------------------------------------------
     @property
@@ -197,6 +208,9 @@ class Runtime:
             "maps": list(MAP_NAMES),
             "defaults": config_dict(self.settings.stream_defaults()),
         }
+
+    def _find_stream(self, stream_id: str) -> StreamEntry | None:
+        return self._directory.find(stream_id) if self._directory is not None else None
 
     def _bind_metrics(self) -> None:
         live = self.metrics.live

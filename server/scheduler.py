@@ -5,7 +5,8 @@ lane has a *virtual time*: the model passes its stream has had. A batch takes th
 lanes with the least virtual time (at most one frame per stream, and only lanes less than one pass
 ahead of the least served one), and each pass a frame runs adds to its lane's virtual time; a new
 lane starts at the current virtual time (no credit is saved up by being idle). A ``bnn`` frame with
-N samples runs in steps of ``mc_chunk`` passes and goes back to the front of its lane between steps,
+N samples runs in engine steps of ``mc_chunk`` passes and goes back to the front of its lane between
+steps (with its work in progress, the engine's ``FrameWork``),
 so another stream's frame waits at most one step of it, and a stream that asks for many samples
 gets the same share of passes as one that asks for one.
 
@@ -23,26 +24,11 @@ from typing import Any
 from server.jobs import FrameJob
 
 
-@dataclass(eq=False)
-class McProgress:
-    """A ``bnn`` frame between steps: its config, passes done, and the running sums on the device."""
-
-    config: Any
-    samples: int
-    done: int = 0
-    sum_probs: Any = None
-    sum_entropy: Any = None
-
-    @property
-    def left(self) -> int:
-        return self.samples - self.done
-
-
 @dataclass
 class FairLanes:
     lanes: dict[str, deque[FrameJob]] = field(default_factory=dict)
     vtime: dict[str, float] = field(default_factory=dict)
-    progress: dict[int, McProgress] = field(default_factory=dict)  # id(job) -> its state between steps
+    progress: dict[int, Any] = field(default_factory=dict)  # id(job) -> its engine work between steps
     running: dict[str, float] = field(default_factory=dict)  # virtual time of lanes emptied by ``take``
     clock: float = 0.0
     depth: int = 0
@@ -100,7 +86,7 @@ class FairLanes:
         elif key in self.running:
             self.running[key] += passes
 
-    def put_back(self, job: FrameJob, progress: McProgress) -> None:
+    def put_back(self, job: FrameJob, progress: Any) -> None:
         """A started ``bnn`` frame with passes left goes back to the front of its lane."""
         self.progress[id(job)] = progress
         lane = self.lanes.get(job.key)

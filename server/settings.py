@@ -10,16 +10,18 @@ import os
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
+from server.events.settings import EventSettings
+from server.source_policy import SourcePolicy
 from streaming import Mode, StreamConfig
-from streaming.sources.policy import SourcePolicy
 
 MiB = 1024 * 1024
 
 
-class Settings(BaseSettings):
-    """Everything ``vqseg serve`` can be told; each field is also ``VQSEG_<NAME>``."""
+class Settings(EventSettings):
+    """Everything ``vqseg serve`` can be told; each field is also ``VQSEG_<NAME>`` (the event settings:
+    ``server.events.settings``)."""
 
     model_config = SettingsConfigDict(env_prefix="VQSEG_", extra="ignore", validate_default=True)
 

@@ -21,18 +21,25 @@ from streaming.session import buffer_cost
 
 
 class StreamBudget:
-    def __init__(
-        self, settings: Settings, num_classes: int, size: tuple[int, int], device: torch.device,
-        total: Callable[[], int],
-    ) -> None:
+    """Made with the server's settings; ``bind`` gives it the model's shape once the model is loaded
+    (before any stream exists) and the measure of all streams' buffers."""
+
+    def __init__(self, settings: Settings) -> None:
         self.max_samples = settings.max_samples
         self.per_stream = settings.max_stream_buffer_bytes
         self.all_streams = settings.max_buffer_bytes
+        self.num_classes = 0
+        self.size = (0, 0)
+        self.dtype = torch.float32
+        self._total: Callable[[], int] = lambda: 0
+        self._costs: dict[tuple[int, bool], int] = {}
+
+    def bind(self, num_classes: int, size: tuple[int, int], device: torch.device, total: Callable[[], int]) -> None:
         self.num_classes = num_classes
         self.size = size
         self.dtype = torch.float16 if device.type == "cuda" else torch.float32
         self._total = total
-        self._costs: dict[tuple[int, bool], int] = {}
+        self._costs.clear()
 
     def cost(self, config: StreamConfig) -> int:
         key = (config.window, config.motion)

@@ -20,8 +20,8 @@ from server.fanout import End, Fanout
 from server.jobs import FrameResult
 from server.metrics import StreamGauge
 from server.params import config_dict
+from server.source_policy import redact
 from streaming import SessionRegistry, StreamConfig, StreamSession, UnknownStreamError
-from streaming.sources.policy import redact
 
 log = logging.getLogger(__name__)
 

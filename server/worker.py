@@ -3,12 +3,12 @@
 Frames from the event loop (``submit``) wait in per-stream lanes (``server.scheduler``: a fair share
 of model passes per stream; a ``bnn`` frame runs ``mc_chunk`` passes per turn); a stream's newer
 droppable frame replaces its stale waiting one (newest frame wins, counted as dropped). The thread
-collects up to ``max_batch`` frames of different streams, waiting at most ``max_wait_ms`` after the first, groups
-them by how the network must run (dropout off; one MC pass; N MC passes for bnn), runs one
-``prepare`` + forward per group, then for each frame its session's blend and its result maps on the
-device (at the network's resolution, or upsampled within ``max_output_pixels`` where the client asks)
-and one copy to the host. Encoding (the binary frame's header, or PNGs) runs in a small pool, off
-this thread, so the next batch can start.
+collects up to ``max_batch`` frames of different streams, waiting at most ``max_wait_ms`` after the
+first, applies the stream control they carry, and runs them through the engine once
+(``streaming.engine``: grouped forward passes, the MC accumulator, each stream's blend, the maps on
+the device). Then each finished frame's maps go to the host in the forms its reply needs (at the
+network's resolution, or upsampled within ``max_output_pixels`` where the client asks). Encoding
+(the binary frame's header, or PNGs) runs in a small pool, off this thread, so the next batch can start.
 Results go back through ``concurrent.futures.Future`` (``asyncio.wrap_future`` on the loop side).
 """
 
@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 
 from models import Segmenter
 from server.errors import InvalidParameters, ModelError, NotReady, Overloaded, ServiceError
@@ -32,17 +32,10 @@ from server.frame_maps import HostMaps, HostStaging, maps_to_host, warm_up
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
 from server.results import encode_result, output_specs
-from server.scheduler import FairLanes, McProgress
-from streaming import (
-    BatchPrediction,
-    Mode,
-    StreamConfig,
-    StreamSession,
-    UncertaintyMaps,
-    predict_batch,
-    uncertainty_maps,
-)
-from streaming.uncertainty import entropy
+from server.scheduler import FairLanes
+from server.taps import FrameTaps
+from streaming import InferenceEngine, Mode, StreamConfig, StreamFrame, StreamSession
+from streaming.engine import FrameWork, StepResult
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +62,7 @@ class InferenceWorker:
         limits: WorkerLimits,
         metrics: ServiceMetrics,
         on_ready: Callable[[Segmenter], None] | None = None,
+        check_config: ConfigCheck | None = None,
     ) -> None:
         self._load = load
         self.limits = limits
@@ -77,7 +71,9 @@ class InferenceWorker:
         self.segmenter: Segmenter | None = None
         self.ready = threading.Event()
         self.failure: str | None = None
-        self.check_config: ConfigCheck | None = None  # raises ServiceError for a config over the limits
+        self._check = check_config  # raises ServiceError for a config over the server's limits
+        self._engine: InferenceEngine | None = None
+        self.taps: FrameTaps | None = None  # watch rules, restreams: fed each frame's maps (server.taps)
         self._queue = FairLanes()
         self._seen: dict[str, float] = {}  # when each stream last queued a frame (perf_counter)
         self._new = False  # a stream's first frame is waiting: others may be arriving with it
@@ -109,8 +105,8 @@ class InferenceWorker:
                 raise NotReady(self.failure or "the model is still loading")
             job.enqueued = time.perf_counter()
             dropped, overloaded = self._queue.add(job, self.limits.queue_size)
-            if job.session is not None:
-                job.session.stats.dropped += len(dropped)
+            if job.frame.session is not None:
+                job.frame.session.stats.dropped += len(dropped)
             if not overloaded:
                 self._new = self._new or job.key not in self._seen
                 self._seen[job.key] = job.enqueued
@@ -146,7 +142,8 @@ class InferenceWorker:
         try:
             self.segmenter = self._load()
             self._staging = HostStaging(self.segmenter.device)
-            self._warm_up(self.segmenter)
+            self._engine = InferenceEngine(self.segmenter, self.limits.mc_chunk)
+            self._warm_up(self._engine)
         except Exception as exc:
             self.failure = f"model failed to load: {exc}"
             log.exception("inference worker: model failed to load")
@@ -160,18 +157,22 @@ class InferenceWorker:
             if batch is None:
                 break
             if batch:
-                self._run_batch(self.segmenter, batch)
+                self._run_batch(batch)
             del batch  # the frames' pixels are freed (and their memory budget released) once answered
 
-    def _warm_up(self, segmenter: Segmenter) -> None:
-        h, w = segmenter.meta.input_size
+    def _warm_up(self, engine: InferenceEngine) -> None:
+        h, w = engine.segmenter.meta.input_size
         frame = np.full((h, w, 3), 128, np.uint8)
-        for mc in (False, True):
+        for mode in (Mode.DNN, Mode.VQBNN):
             try:
-                probs = segmenter.predict(segmenter.prepare([frame]), mc=mc)
+                output = engine.run(StreamFrame(frame, 0.0, config=StreamConfig(mode=mode)))
             except ValueError:  # no dropout: MC modes will fail per frame with a clear message
                 continue
-            warm_up(uncertainty_maps(probs[0], entropy(probs[0], dim=0)), (h + 1, w + 1), ("confidence",))
+            warm_up(output.maps, (h + 1, w + 1), ("confidence",))
+
+    def _check_config(self, config: StreamConfig, session: StreamSession | None) -> None:
+        if self._check is not None:
+            self._check(config, session)
 
     def _next_batch(self) -> list[FrameJob] | None:
         limits = self.limits
@@ -208,159 +209,112 @@ class InferenceWorker:
                 return True
         return False
 
-    def _run_batch(self, segmenter: Segmenter, batch: list[FrameJob]) -> None:
+    def _run_batch(self, batch: list[FrameJob]) -> None:
+        """One engine step for the batch: frames starting now get their stream's changes first."""
+        assert self._engine is not None
         started = time.perf_counter()
-        groups: dict[tuple[bool, int], list[tuple[FrameJob, StreamConfig]]] = {}
+        jobs: list[FrameJob] = []
+        works: list[FrameWork] = []
         for job in batch:
-            progress = self._queue.progress.get(id(job))
-            try:
-                config = progress.config if progress is not None else self._config_for(job)
-            except ValueError as exc:  # a combination of settings the session refuses
-                self._done_with(job, InvalidParameters(str(exc)))
-                continue
-            except ServiceError as exc:  # over max_samples or the stream memory budget
-                self._done_with(job, exc)
-                continue
-            except Exception as exc:
-                log.exception("configuring stream %s failed", job.key)
-                self._done_with(job, exc)
-                continue
-            samples = 0
-            if config.mode is Mode.BNN:
-                left = progress.left if progress is not None else config.samples
-                samples = min(left, self.limits.mc_chunk)
-            groups.setdefault((config.mode.mc, samples), []).append((job, config))
-        self.metrics.batch_size.observe(len(batch))
-        for (_, samples), members in groups.items():
-            self._run_group(segmenter, members, samples, started)
-
-    def _config_for(self, job: FrameJob) -> StreamConfig:
-        if job.session is None:
-            assert job.config is not None
-            if self.check_config is not None:
-                self.check_config(job.config, None)
-            return job.config
-        if job.changes:
-            if self.check_config is not None:
-                self.check_config(dataclasses.replace(job.session.config, **job.changes), job.session)
-            job.session.reconfigure(**job.changes)
-        if job.reset:
-            job.session.reset()
-        return job.session.config
-
-    def _run_group(
-        self, segmenter: Segmenter, members: list[tuple[FrameJob, StreamConfig]], samples: int, started: float
-    ) -> None:
-        t0 = time.perf_counter()
-        mode = members[0][1].mode
-        try:
-            batch = segmenter.prepare([job.image for job, _ in members])
-            prediction = predict_batch(segmenter, batch, mode, samples or 1, sample_chunk=samples or 1)
-            if segmenter.device.type == "cuda":
-                torch.cuda.synchronize(segmenter.device)
-        except Exception as exc:
-            log.exception("model error on a batch of %d frame(s)", len(members))
-            self.metrics.model_errors.inc()
-            for job, _ in members:
-                self._done_with(job, ModelError(f"the network failed on this frame's batch: {exc}"))
-            return
-        forward_ms = (time.perf_counter() - t0) * 1000.0
-        members, prediction = self._step_done(members, prediction, samples)
-        for i, (job, config) in enumerate(members):
-            timing = {
-                "decode": job.decode_ms,
-                "queue": (started - job.enqueued) * 1000.0,
-                "forward": forward_ms,
-            }
-            try:
-                t1 = time.perf_counter()
-                member = None if prediction.member_entropy is None else prediction.member_entropy[i]
-                maps, header = self._blend(job, config, prediction.probs[i], member)
-                t2 = time.perf_counter()
-                timing["blend"] = (t2 - t1) * 1000.0
-                specs = output_specs(job, self.limits.max_output_pixels)
-                hosts = [maps_to_host(maps, job.image.shape[:2], spec, self._staging) for spec in specs]
-                timing["maps"] = (time.perf_counter() - t2) * 1000.0
-            except Exception as exc:
-                log.exception("blend failed for stream %s", job.key)
-                _fail(job, ModelError(f"blending this frame failed: {exc}"))
-                continue
-            try:
-                self._encode.submit(self._finish, job, config.mode, hosts, header, timing)
-            except RuntimeError:  # the encode pool is shut down: the server stopped while this batch ran
-                _fail(job, NotReady("the server shut down before this frame was answered"))
-
-    def _step_done(
-        self, members: list[tuple[FrameJob, StreamConfig]], prediction: BatchPrediction, samples: int
-    ) -> tuple[list[tuple[FrameJob, StreamConfig]], BatchPrediction]:
-        """Charge each stream the passes it had; keep the frames that are complete, put the rest of
-        the ``bnn`` frames back with their running sums (their next step comes on a later turn)."""
-        if not samples:  # one pass: every frame is complete
-            with self._cond:
-                for job, _ in members:
-                    self._queue.charge(job.key, 1)
-                    self._queue.finish(job)
-            return members, prediction
-        assert prediction.member_entropy is not None
-        finished: list[tuple[FrameJob, StreamConfig]] = []
-        probs: list[torch.Tensor] = []
-        entropies: list[torch.Tensor] = []
-        with self._cond:
-            for i, (job, config) in enumerate(members):
-                progress = self._queue.progress.get(id(job)) or McProgress(config, config.samples)
-                step_probs, step_entropy = prediction.probs[i] * samples, prediction.member_entropy[i] * samples
-                if progress.sum_probs is None:
-                    progress.sum_probs, progress.sum_entropy = step_probs, step_entropy
-                else:
-                    progress.sum_probs.add_(step_probs)
-                    progress.sum_entropy.add_(step_entropy)
-                progress.done += samples
-                self._queue.charge(job.key, samples)
-                if progress.left > 0 and not job.future.done():
-                    self._queue.put_back(job, progress)
-                    self._cond.notify()
+            work = self._queue.progress.get(id(job))
+            if work is None:
+                try:
+                    self._apply_control(job)
+                    work = self._engine.begin(job.frame)
+                except ValueError as exc:  # a combination of settings the session refuses
+                    self._done_with(job, InvalidParameters(str(exc)))
                     continue
-                self._queue.finish(job)
-                finished.append((job, config))
-                probs.append(progress.sum_probs / progress.samples)
-                entropies.append(progress.sum_entropy / progress.samples)
-        if not finished:
-            return [], prediction
-        return finished, BatchPrediction(torch.stack(probs), torch.stack(entropies))
+                except ServiceError as exc:  # over max_samples or the stream memory budget
+                    self._done_with(job, exc)
+                    continue
+                except Exception as exc:
+                    log.exception("configuring stream %s failed", job.key)
+                    self._done_with(job, exc)
+                    continue
+            jobs.append(job)
+            works.append(work)
+        self.metrics.batch_size.observe(len(batch))
+        results = self._engine.step(works)
+        for job, work, result in zip(jobs, works, results, strict=True):
+            if self._settle(job, work, result):
+                self._reply(job, work.config, result, started)
+
+    def _apply_control(self, job: FrameJob) -> None:
+        """The stream control a frame carries (config changes, reset), checked against the limits."""
+        session = job.frame.session
+        if session is None:
+            self._check_config(job.frame.settings, None)
+            return
+        if job.changes:
+            self._check_config(dataclasses.replace(session.config, **job.changes), session)
+            session.reconfigure(**job.changes)
+        if job.reset:
+            session.reset()
+
+    def _settle(self, job: FrameJob, work: FrameWork, result: StepResult) -> bool:
+        """Charge the stream the passes it had; put a ``bnn`` frame with samples left back at the front
+        of its lane; True when the frame is finished and to be answered."""
+        with self._cond:
+            self._queue.charge(job.key, result.passes)
+            if result.pending and not job.future.done():
+                self._queue.put_back(job, work)
+                self._cond.notify()
+                return False
+            self._queue.finish(job)
+        if result.error is not None:
+            if result.failed_in == "forward":
+                log.error("model error on stream %s: %s", job.key, result.error)
+                self.metrics.model_errors.inc()
+                _fail(job, ModelError(f"the network failed on this frame's batch: {result.error}"))
+            else:
+                log.error("blend failed for stream %s: %s", job.key, result.error)
+                _fail(job, ModelError(f"blending this frame failed: {result.error}"))
+            return False
+        return result.output is not None
+
+    def _reply(self, job: FrameJob, config: StreamConfig, result: StepResult, started: float) -> None:
+        """The finished frame's maps on the host in the forms its reply needs, then encoded in the pool."""
+        output = result.output
+        assert output is not None
+        timing = {"decode": job.decode_ms, "queue": (started - job.enqueued) * 1000.0,
+                  "forward": result.forward_ms, "blend": result.blend_ms}
+        height, width = job.frame.image.shape[:2]
+        header: dict[str, object] = {
+            "frame_index": output.frame_index, "mode": config.mode.value, "timestamp": job.frame.timestamp,
+            "width": width, "height": height, "buffer_len": output.buffer_len,
+        }
+        session = job.frame.session
+        if session is not None:
+            header = {"stream_id": session.stream_id, **header, "dropped": session.stats.dropped}
+        try:
+            probes = self.taps.measure(job, output.maps) if self.taps is not None else None
+            t0 = time.perf_counter()
+            specs = output_specs(job.reply, self.limits.max_output_pixels)
+            hosts = [maps_to_host(output.maps, (height, width), spec, self._staging) for spec in specs]
+            timing["maps"] = (time.perf_counter() - t0) * 1000.0
+        except Exception as exc:
+            log.exception("result maps failed for stream %s", job.key)
+            _fail(job, ModelError(f"this frame's result maps failed: {exc}"))
+            return
+        try:
+            self._encode.submit(self._finish, job, config.mode, hosts, header, timing, probes)
+        except RuntimeError:  # the encode pool is shut down: the server stopped while this batch ran
+            _fail(job, NotReady("the server shut down before this frame was answered"))
 
     def _done_with(self, job: FrameJob, exc: BaseException) -> None:
         with self._cond:
             self._queue.finish(job)
         _fail(job, exc)
 
-    def _blend(
-        self, job: FrameJob, config: StreamConfig, probs: torch.Tensor, member: torch.Tensor | None
-    ) -> tuple[UncertaintyMaps, dict[str, object]]:
-        height, width = job.image.shape[:2]
-        header: dict[str, object] = {}
-        session = job.session
-        if session is None:
-            maps = uncertainty_maps(probs.float(), (entropy(probs, dim=0) if member is None else member).float())
-            buffer_len, frame_index = 1, 0
-        else:
-            kwargs = {"image": job.image} if getattr(session, "needs_image", False) else {}
-            maps = session.consume(probs, job.timestamp, member, **kwargs)
-            buffer_len, frame_index = session.buffer_len, session.frame_index
-            header["stream_id"] = session.stream_id
-        header.update(
-            frame_index=frame_index, mode=config.mode.value, timestamp=job.timestamp, width=width, height=height,
-            buffer_len=buffer_len,
-        )
-        if session is not None:
-            header["dropped"] = session.stats.dropped
-        return maps, header
-
     def _finish(
-        self, job: FrameJob, mode: Mode, hosts: list[HostMaps], header: dict[str, object], timing: dict[str, float]
+        self, job: FrameJob, mode: Mode, hosts: list[HostMaps], header: dict[str, object], timing: dict[str, float],
+        probes: Any = None,
     ) -> None:
         try:
             assert self.segmenter is not None
             result = encode_result(job, mode, hosts, header, timing, self.segmenter.meta.palette)
+            if probes is not None and self.taps is not None:
+                self.taps.finish(job, probes, hosts[0], header)
         except Exception as exc:
             log.exception("encoding failed for stream %s", job.key)
             _fail(job, exc)

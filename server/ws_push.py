@@ -21,10 +21,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import wire_json
 from server.errors import PROTOCOL, InvalidParameters, MalformedMessage, ServiceError, describe
-from server.jobs import FrameJob, FrameResult
+from server.events.control import set_stream_rules
+from server.jobs import FrameJob, FrameResult, ReplySpec
 from server.params import WireOptions, config_changes, config_dict, parse_maps
 from server.runtime import Runtime
 from server.streams import StreamEntry
+from streaming import StreamFrame
 
 MAX_MALFORMED = 5  # malformed control messages in a row before the connection is closed with 4400
 OUTBOX = 4  # results and messages waiting for the sender
@@ -63,6 +65,14 @@ class PushConnection:
         if not self._close_requested.is_set():
             self._close = (code, reason)
             self._close_requested.set()
+
+    def notify(self, text: str) -> bool:
+        """Send ``text`` (an event) after what is queued, without waiting; False when the outbox is full."""
+        try:
+            self._outbox.put_nowait(text)
+            return True
+        except asyncio.QueueFull:
+            return False
 
     async def run(self) -> None:
         await self.ws.send_text(self._hello())
@@ -150,7 +160,10 @@ class PushConnection:
             return _message("reset")
         if kind == "ping":
             return _message("pong", id=message.get("id"), time=time.time())
-        raise MalformedMessage(f"unknown message type {kind!r}; expected config, frame, reset or ping")
+        if kind == "rules":  # watch rules (docs/events.md); webhook hosts resolve: kept short by the policy
+            rules = set_stream_rules(self.runtime.events, self.entry.session, message.get("rules"))
+            return _message("rules", rules=[r.public() for r in rules])
+        raise MalformedMessage(f"unknown message type {kind!r}; expected config, frame, reset, rules or ping")
 
     # ---- processor -----------------------------------------------------------------------
     async def _process(self) -> None:
@@ -170,11 +183,13 @@ class PushConnection:
             self._changes, self._reset = {}, False
             demand = self.entry.hub.demand
             binary = self.wire.protocol == 2
+            reply = ReplySpec(
+                self._maps, "binary" if binary else "json", self.wire.size, self.wire.map_dtype,
+                also_json=binary and demand != "none", include_frame=demand == "json+frame",
+            )
             job = FrameJob(
-                frame.image, pending.timestamp, pending.received, session=self.entry.session, changes=changes,
-                maps=self._maps, droppable=True, reset=reset, decode_ms=frame.decode_ms,
-                include_frame=demand == "json+frame", fmt="binary" if binary else "json", size=self.wire.size,
-                map_dtype=self.wire.map_dtype, also_json=binary and demand != "none",
+                StreamFrame(frame.image, pending.timestamp, self.entry.session), reply, pending.received,
+                changes=changes, droppable=True, reset=reset, decode_ms=frame.decode_ms,
             )
             try:
                 future = self.runtime.submit(job)

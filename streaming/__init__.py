@@ -1,14 +1,14 @@
-"""Stream state and the VQ-BNN blend: ring buffers, temporal importance, uncertainty, sessions, sources."""
+"""Stream state and the VQ-BNN blend: the inference engine, ring buffers, temporal importance,
+uncertainty, sessions. (Frame sources are the client SDK's: ``vqseg_client.sources``.)"""
 
+from streaming.engine import BatchPrediction, InferenceEngine, McAccumulator, StreamFrame, predict_batch
 from streaming.errors import (
     MissingImageError,
-    SourceError,
     StreamingError,
     TooManyStreamsError,
     UnknownStreamError,
 )
 from streaming.importance import Clock, Importance
-from streaming.inference import BatchPrediction, predict_batch
 from streaming.modes import Mode, StreamConfig, parse_mode
 from streaming.motion import MotionOptions, MotionSmoother
 from streaming.pipeline import StreamPipeline
@@ -16,7 +16,7 @@ from streaming.registry import STREAM_ID_PATTERN, SessionRegistry, validate_stre
 from streaming.session import StreamSession
 from streaming.smoothing import TemporalSmoother
 from streaming.spatial import GaussianBlur
-from streaming.uncertainty import MAP_NAMES, UncertaintyMaps, entropy, uncertainty_maps
+from streaming.uncertainty import MAP_NAMES, UncertaintyMaps, entropy, single_maps, uncertainty_maps
 from streaming.variants import apply_variant, parse_variants, resolve_variant, variant_name
 
 __all__ = [
@@ -26,13 +26,15 @@ __all__ = [
     "Clock",
     "GaussianBlur",
     "Importance",
+    "InferenceEngine",
+    "McAccumulator",
     "MissingImageError",
     "Mode",
     "MotionOptions",
     "MotionSmoother",
     "SessionRegistry",
-    "SourceError",
     "StreamConfig",
+    "StreamFrame",
     "StreamPipeline",
     "StreamSession",
     "StreamingError",
@@ -46,6 +48,7 @@ __all__ = [
     "parse_variants",
     "predict_batch",
     "resolve_variant",
+    "single_maps",
     "uncertainty_maps",
     "validate_stream_id",
     "variant_name",

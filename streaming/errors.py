@@ -16,9 +16,5 @@ class TooManyStreamsError(StreamingError):
     """The session registry is full."""
 
 
-class SourceError(StreamingError):
-    """A frame source could not be opened or stopped delivering frames."""
-
-
 class MissingImageError(StreamingError, ValueError):
     """Motion-aware smoothing was asked to blend a prediction without the frame it came from."""

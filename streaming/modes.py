@@ -42,6 +42,8 @@ class StreamConfig:
     with optical flow and weights them per pixel by validity and photometric similarity (smoothing
     modes only; needs the frame image with every prediction); ``spatial_sigma``
     (pixels at the network's resolution, 0 = off) blurs each prediction before it is blended.
+    ``seed`` (None = unseeded) makes the stream's dropout masks reproducible: frame i's masks follow
+    from (seed, i), so the same frames give the same results in the server and in ``vqseg eval``.
     """
 
     mode: Mode = Mode.VQBNN
@@ -52,6 +54,7 @@ class StreamConfig:
     max_gap: float = 2.0
     motion: bool = False
     spatial_sigma: float = 0.0
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.tau <= 3600:
@@ -68,3 +71,5 @@ class StreamConfig:
             raise ValueError(f"motion must be true or false, got {self.motion!r}")
         if not 0.0 <= self.spatial_sigma <= 16.0:
             raise ValueError(f"spatial_sigma must be in [0, 16] pixels (0 = off), got {self.spatial_sigma}")
+        if self.seed is not None and (isinstance(self.seed, bool) or not 0 <= self.seed < 2**31):
+            raise ValueError(f"seed must be an integer in [0, 2^31) or absent, got {self.seed!r}")

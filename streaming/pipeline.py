@@ -1,6 +1,7 @@
-"""A single stream end to end in-process: frame -> one forward pass -> session blend -> maps.
+"""A single stream end to end in-process, through the same engine the server runs.
 
-The server batches many streams through a worker instead; this is what ``eval`` and local tools use.
+``vqseg eval`` and ``vqseg bench`` run their frames this way (one frame per engine call); the
+server's worker runs batches of many streams through the same ``InferenceEngine``.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from models import Segmenter
-from streaming.inference import predict_batch
+from streaming.engine import InferenceEngine, StreamFrame
 from streaming.modes import StreamConfig
 from streaming.session import StreamSession
 from streaming.uncertainty import UncertaintyMaps
@@ -17,19 +18,21 @@ from streaming.uncertainty import UncertaintyMaps
 class StreamPipeline:
     """Runs one stream's frames in order through ``segmenter`` and its own session."""
 
-    def __init__(self, segmenter: Segmenter, config: StreamConfig, stream_id: str = "local") -> None:
-        self.segmenter = segmenter
+    def __init__(
+        self, segmenter: Segmenter, config: StreamConfig, stream_id: str = "local", mc_chunk: int = 8
+    ) -> None:
+        self.engine = InferenceEngine(segmenter, mc_chunk)
         self.session = StreamSession(
             stream_id, config, segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device
         )
 
+    @property
+    def segmenter(self) -> Segmenter:
+        return self.engine.segmenter
+
     def process(self, image: np.ndarray, timestamp: float) -> UncertaintyMaps:
         """Maps for RGB ``image`` captured at ``timestamp`` seconds, at the network's resolution."""
-        batch = self.segmenter.prepare([image])
-        config = self.session.config
-        prediction = predict_batch(self.segmenter, batch, config.mode, config.samples)
-        member = None if prediction.member_entropy is None else prediction.member_entropy[0]
-        return self.session.consume(prediction.probs[0], timestamp, member, image=image)
+        return self.engine.run(StreamFrame(image, timestamp, self.session)).maps
 
     def reset(self) -> None:
         self.session.reset()

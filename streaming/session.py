@@ -14,7 +14,7 @@ from streaming.motion import MotionSmoother
 from streaming.motion_running import RunningMotionSmoother
 from streaming.smoothing import TemporalSmoother
 from streaming.spatial import GaussianBlur
-from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
+from streaming.uncertainty import UncertaintyMaps, single_maps
 
 
 @dataclass
@@ -134,8 +134,7 @@ class StreamSession:
             return self._smoother.push(probs, timestamp, self.frame_index, member_entropy)
         if self._scratch is None or self._scratch.shape != probs.shape:
             self._scratch = torch.empty(probs.shape, device=probs.device, dtype=torch.float32)
-        expected = entropy(probs, dim=0, scratch=self._scratch) if member_entropy is None else member_entropy
-        return uncertainty_maps(probs.float(), expected.float(), self._scratch)
+        return single_maps(probs, member_entropy, self._scratch)
 
     def touch(self) -> None:
         self.stats.last_seen = time.monotonic()

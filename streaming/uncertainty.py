@@ -99,3 +99,12 @@ def uncertainty_maps(
         expected_entropy=expected_entropy.float(),
         mutual_info=mutual_info,
     )
+
+
+def single_maps(
+    probs: torch.Tensor, member_entropy: torch.Tensor | None = None, scratch: torch.Tensor | None = None
+) -> UncertaintyMaps:
+    """Maps of a prediction blended with nothing (``dnn``/``bnn``, or a frame without a stream):
+    ``member_entropy`` is its MC samples' mean entropy, None for one pass (then its own entropy)."""
+    expected = entropy(probs, dim=0, scratch=scratch) if member_entropy is None else member_entropy
+    return uncertainty_maps(probs.float(), expected.float(), scratch)

@@ -26,6 +26,28 @@ def parse_corruptions(spec: str) -> tuple[str, ...]:
     return tuple(n for n in _ORDER if n in names)
 
 
+def parse_frame_ranges(spec: str) -> tuple[tuple[int, int | None], ...]:
+    """``""`` -> () (every frame); ``"30-89,150-"`` -> ((30, 89), (150, None)): inclusive frame ranges,
+    an open end runs forever. Raises ValueError on anything else."""
+    ranges: list[tuple[int, int | None]] = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        first, dash, last = part.partition("-")
+        try:
+            start = int(first)
+            end = (int(last) if last.strip() else None) if dash else start
+        except ValueError:
+            raise ValueError(f"frame range {part!r}: expected N, N-M or N-") from None
+        if start < 0 or (end is not None and end < start):
+            raise ValueError(f"frame range {part!r}: expected 0 <= N <= M")
+        ranges.append((start, end))
+    return tuple(ranges)
+
+
+def in_ranges(index: int, ranges: tuple[tuple[int, int | None], ...]) -> bool:
+    """Whether frame ``index`` lies in ``ranges`` (no ranges: every frame does)."""
+    return not ranges or any(start <= index and (end is None or index <= end) for start, end in ranges)
+
+
 def apply_corruptions(image: np.ndarray, names: tuple[str, ...], severity: float, keys: tuple[int, ...],
                       inv_depth: np.ndarray | None) -> np.ndarray:
     s = float(np.clip(severity, 0.0, 1.0))

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from synthetic.corruptions import apply_corruptions, parse_corruptions
+from synthetic.corruptions import apply_corruptions, in_ranges, parse_corruptions, parse_frame_ranges
 from synthetic.keyed_random import KeyedRandom, hash_int
 from synthetic.lighting import SensorNoise, apply_lighting
 from synthetic.motion import CameraPlan, make_plan
@@ -30,6 +30,7 @@ class SceneConfig:
     severity: float = 0.5  # 0..1
     num_frames: int | None = None  # None: endless
     cut_every: int = 60
+    corrupt_frames: str = ""  # "" = every frame; else frame ranges "30-89,150-" that get the corruption
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -47,6 +48,7 @@ class SceneConfig:
             raise ValueError(f"num_frames must be >= 0 or None, got {self.num_frames!r}")
         if self.cut_every < 1:
             raise ValueError(f"cut_every must be >= 1, got {self.cut_every!r}")
+        parse_frame_ranges(self.corrupt_frames)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class StreetSceneVideo:
     def __init__(self, config: SceneConfig) -> None:
         self.config = config
         self._corruptions = parse_corruptions(config.corruption)
+        self._corrupt_ranges = parse_frame_ranges(config.corrupt_frames)
         self._plans: dict[tuple[int, int, str], CameraPlan] = {}
 
     def __len__(self) -> int:
@@ -98,11 +101,11 @@ class StreetSceneVideo:
         plan = self._plans.get(plan_key)
         if plan is None:
             plan = self._plans[plan_key] = make_plan(street.style, shot.scenario, shot.plan_key)
-        want_depth = "fog" in self._corruptions
-        canvas, _ = street.render(plan, shot.time, with_depth=want_depth)
+        corrupt = bool(self._corruptions) and in_ranges(index, self._corrupt_ranges)
+        canvas, _ = street.render(plan, shot.time, with_depth=corrupt and "fog" in self._corruptions)
         image = apply_lighting(canvas.image, street.style, shot.time)
         image = noise.apply(image, index)
-        if self._corruptions:
+        if corrupt:
             keys = (cfg.seed, index, 0xC0)
             image = apply_corruptions(image, self._corruptions, cfg.severity, keys, canvas.inv_depth)
         return SyntheticFrame(index, index / cfg.fps, image, canvas.labels)

@@ -29,13 +29,15 @@ _KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "severity": ("severity", float),
     "frames": ("num_frames", _frames),
     "cut_every": ("cut_every", int),
+    "corrupt_frames": ("corrupt_frames", str),
 }
 
 
 def parse_synthetic_uri(uri: str) -> SceneConfig:
     """Parse a ``synthetic:`` URI into a SceneConfig. Raises ValueError on anything unknown or invalid.
 
-    Accepted keys: seed, w (width), h (height), fps, scenario, corruption, severity, frames, cut_every.
+    Accepted keys: seed, w (width), h (height), fps, scenario, corruption, severity, frames, cut_every,
+    corrupt_frames (frame ranges with the corruption, e.g. ``60-119,200-``; default every frame).
     A ``+`` in values is kept literally (``corruption=fog+noise``).
     """
     scheme, sep, rest = uri.strip().partition(":")

@@ -80,7 +80,8 @@ class FrameResult:
         return cv2.resize(values, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def _as_float(values: np.ndarray) -> np.ndarray:
+def unit_float(values: np.ndarray) -> np.ndarray:
+    """A wire map (uint8, 16-bit or float16) as float32 in [0, 1]."""
     if values.dtype == np.uint8:
         return values.astype(np.float32) / 255.0
     if values.dtype == np.uint16:
@@ -94,9 +95,9 @@ def decode_binary(data: bytes | bytearray | memoryview) -> FrameResult:
     if "labels" not in arrays or "entropy" not in arrays:
         raise ValueError("binary result without labels or entropy arrays")
     asked = list(header.get("maps") or [])
-    maps = {name: _as_float(a) for name, a in arrays.items() if name not in ("labels", "entropy") or name in asked}
+    maps = {name: unit_float(a) for name, a in arrays.items() if name not in ("labels", "entropy") or name in asked}
     maps.pop("labels", None)
-    return _result(header, np.array(arrays["labels"]), _as_float(arrays["entropy"]), maps)
+    return _result(header, np.array(arrays["labels"]), unit_float(arrays["entropy"]), maps)
 
 
 def _result(message: dict[str, Any], labels: np.ndarray, uncertainty: np.ndarray,

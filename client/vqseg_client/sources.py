@@ -5,6 +5,11 @@
 ``synthetic`` package of the vqseg repository is importable (numpy + OpenCV only, optional here).
 Any object with ``read()``/iteration yielding ``SourceFrame`` s (and optional ``live``, ``fps``,
 ``close()``) works as a source too: the client only duck-types it.
+
+This is vqseg's one frame reader: ``vqseg stream`` reads with it on the camera side, and the server
+pulls cameras (``POST /v1/streams``) with it, after its pull policy has checked the address. A
+source is shown and logged only as ``display`` (credentials hidden: ``vqseg_client.redact``);
+``stop()`` makes a read blocked in another thread give up soon.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from types import TracebackType
 
 import cv2
 import numpy as np
+
+from vqseg_client.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +55,19 @@ class FrameSource:
     fps: float | None = None
     live: bool = False
 
+    @property
+    def display(self) -> str:
+        """The source as it may be shown or logged (credentials hidden)."""
+        return redact(self.uri)
+
     def read(self) -> SourceFrame | None:
         raise NotImplementedError
 
     def close(self) -> None:
         """Release the device/connection; reading after close returns None."""
+
+    def stop(self) -> None:
+        """Ask a ``read`` blocked in another thread to give up soon (thread-safe; the reader closes)."""
 
     def __iter__(self) -> Iterator[SourceFrame]:
         while (frame := self.read()) is not None:
@@ -107,7 +122,7 @@ class OpenCVSource(FrameSource):
             capture = cv2.VideoCapture(self._target, cv2.CAP_FFMPEG, params)
         if not capture.isOpened():
             capture.release()
-            raise SourceError(f"cannot open video source {self.uri!r}")
+            raise SourceError(f"cannot open video source {self.display!r}")
         return capture
 
     def read(self) -> SourceFrame | None:
@@ -137,21 +152,25 @@ class OpenCVSource(FrameSource):
         self._capture.release()
         while not self._closed.is_set():
             attempt += 1
-            log.warning("source %s broke; reconnect attempt %d in %.1fs", self.uri, attempt, delay)
+            log.warning("source %s broke; reconnect attempt %d in %.1fs", self.display, attempt, delay)
             if self._closed.wait(delay):
                 return False
             try:
                 self._capture = self._open()
             except SourceError:
                 if self._reconnect.attempts and attempt >= self._reconnect.attempts:
-                    log.error("source %s gave up after %d attempts", self.uri, attempt)
+                    log.error("source %s gave up after %d attempts", self.display, attempt)
                     return False
                 delay = min(delay * 2, self._reconnect.maximum)
                 continue
             self._after_gap = True
-            log.info("source %s reconnected after %d attempt(s)", self.uri, attempt)
+            log.info("source %s reconnected after %d attempt(s)", self.display, attempt)
             return True
         return False
+
+    def stop(self) -> None:
+        """A blocked read returns within the read timeout and no reconnect follows (any thread)."""
+        self._closed.set()
 
     def close(self) -> None:
         self._closed.set()
@@ -191,22 +210,34 @@ class SyntheticSource(FrameSource):
         self._closed = True
 
 
-def open_source(uri: str, reconnect: Reconnect | None = None) -> FrameSource:
-    """A webcam (``0``, ``webcam:0``), a network stream, ``synthetic:...``, or a video file (``file:`` optional)."""
+def open_source(uri: str, reconnect: Reconnect | None = None, open_timeout: float = 10.0) -> FrameSource:
+    """Open a frame source.
+
+    - ``0``, ``1``, ``webcam:0``: a local camera by index;
+    - ``rtsp://...``, ``http(s)://...`` (MJPEG/HLS), ``rtmp://...``: a network stream, with reconnects;
+    - ``synthetic:street?seed=7&w=480&h=360&fps=15&...``: the procedural street scene with labels;
+    - anything else: a video file path (``file:`` prefix optional).
+
+    No policy is applied here (a client reads what its user names); a server checks a source with
+    its pull policy first. ``open_timeout`` bounds opening and each read of a network source.
+    """
     text = uri.strip()
-    if text.isdigit():
-        return OpenCVSource(int(text), reconnect)
+    if _small_number(text):
+        return OpenCVSource(int(text), reconnect, open_timeout)
     if text.lower().startswith("webcam:"):
         index = text.split(":", 1)[1] or "0"
-        if not index.isdigit():
-            raise SourceError(f"webcam index must be a number: {uri!r}")
-        return OpenCVSource(int(index), reconnect)
+        if not _small_number(index):
+            raise SourceError(f"webcam index must be a small number: {redact(uri)!r}")
+        return OpenCVSource(int(index), reconnect, open_timeout)
     if text.lower().startswith("synthetic:"):
         return SyntheticSource(text)
     if is_network_uri(text):
-        return OpenCVSource(text, reconnect)
+        return OpenCVSource(text, reconnect, open_timeout)
     path = Path(text.removeprefix("file:"))
     if not path.is_file():
-        raise SourceError(f"no such video file: {path}")
-    return OpenCVSource(str(path), reconnect)
+        raise SourceError(f"no such video file: {redact(str(path))}")
+    return OpenCVSource(str(path), reconnect, open_timeout)
 
+
+def _small_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 4

@@ -13,10 +13,10 @@ import torch
 
 from models import load_segmenter
 from server.errors import Overloaded
-from server.jobs import FrameJob
+from server.jobs import FrameJob, ReplySpec
 from server.metrics import ServiceMetrics
 from server.worker import InferenceWorker, WorkerLimits
-from streaming import Mode, StreamConfig, StreamSession
+from streaming import Mode, StreamConfig, StreamFrame, StreamSession
 from tests.server.conftest import SlowSegmenter
 
 FRAME = np.random.default_rng(0).integers(0, 255, (40, 50, 3), dtype=np.uint8)
@@ -38,8 +38,9 @@ def session(name: str, **config: object) -> StreamSession:
     return StreamSession(name, StreamConfig(**config), 4, (32, 48), torch.device("cpu"))  # type: ignore[arg-type]
 
 
-def job(s: StreamSession | None = None, **kwargs: object) -> FrameJob:
-    return FrameJob(FRAME, time.time(), time.perf_counter(), session=s, **kwargs)  # type: ignore[arg-type]
+def job(s: StreamSession | None = None, config: StreamConfig | None = None, **kwargs: object) -> FrameJob:
+    frame = StreamFrame(FRAME, time.time(), s, config)
+    return FrameJob(frame, ReplySpec(), time.perf_counter(), **kwargs)  # type: ignore[arg-type]
 
 
 def test_frames_of_different_streams_share_a_forward_pass_grouped_by_mode(worker: InferenceWorker) -> None:

@@ -18,7 +18,7 @@ from streaming import (
     predict_batch,
     validate_stream_id,
 )
-from streaming.inference import BatchPrediction
+from streaming.engine import BatchPrediction
 from streaming.session import StreamSession
 from streaming.uncertainty import entropy
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 
-from synthetic import SYNTHETIC_SCHEME, SceneConfig, parse_synthetic_uri
+from synthetic import SYNTHETIC_SCHEME, SceneConfig, StreetSceneVideo, parse_synthetic_uri
 
 
 def test_full_uri() -> None:
@@ -45,3 +48,14 @@ def test_encoded_plus_and_cut_every() -> None:
 def test_errors_name_the_problem(uri: str, fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
         parse_synthetic_uri(uri)
+
+
+def test_corruption_on_a_schedule() -> None:
+    config = parse_synthetic_uri("synthetic:street?w=64&h=48&corruption=fog&severity=0.9&corrupt_frames=2-3,6-")
+    assert config.corrupt_frames == "2-3,6-"
+    video = StreetSceneVideo(config)
+    clear = StreetSceneVideo(dataclasses.replace(config, corruption="none"))
+    foggy = [not np.array_equal(video.frame(i).image, clear.frame(i).image) for i in range(8)]
+    assert foggy == [False, False, True, True, False, False, True, True]
+    with pytest.raises(ValueError, match="frame range"):
+        parse_synthetic_uri("synthetic:street?corrupt_frames=5-2")

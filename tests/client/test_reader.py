@@ -1,4 +1,5 @@
-"""Frame sources on files the tests create (RTSP is tested with the server, against a real RTSP server)."""
+"""The one frame reader (vqseg_client.sources) on files the tests create: frames, stop(), credentials
+never shown (RTSP is tested with the server and the client, against a real RTSP server)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from streaming import SourceError
-from streaming.sources import open_source
+from vqseg_client.redact import redact
+from vqseg_client.sources import Reconnect, SourceError, open_source
 
 
 def write_video(path: Path, frames: int = 12, size: tuple[int, int] = (64, 48), fps: float = 10.0) -> Path:
@@ -58,3 +59,37 @@ def test_absent_webcam_is_a_source_error() -> None:
         open_source("webcam:57")
     with pytest.raises(SourceError, match="webcam index"):
         open_source("webcam:front")
+
+
+def test_stop_ends_reading_from_another_thread(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "clip.avi", frames=5)
+    with open_source(str(path)) as source:
+        assert source.read() is not None
+        source.stop()  # what the server does when a pulled stream is deleted
+        assert source.read() is None
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("rtsp://admin:s3cret@cam/x?a=b@c", "rtsp://admin:***@cam/x?a=b@c"),
+        ("rtsp://token@cam/x", "rtsp://***@cam/x"),
+        ("rtsp://cam/x", "rtsp://cam/x"),
+        ("https://cam/live?token=abc&quality=hi", "https://cam/live?token=***&quality=hi"),
+        ("http://u:p@cam/s?api_key=zz#f", "http://u:***@cam/s?api_key=***#f"),
+        ("rtsp://cam/s?user=a&Password=b", "rtsp://cam/s?user=a&Password=***"),
+        ("https://cam/a?monkey=1", "https://cam/a?monkey=1"),
+    ],
+)
+def test_redact_hides_credentials(uri: str, shown: str) -> None:
+    assert redact(uri) == shown
+    assert "\n" not in redact("synthetic:a\nforged")
+
+
+def test_an_unreachable_camera_is_refused_without_its_credentials(caplog: pytest.LogCaptureFixture) -> None:
+    uri = "rtsp://admin:hunter2@127.0.0.1:1/cam?token=abc123"
+    with pytest.raises(SourceError) as refused:
+        open_source(uri, Reconnect(initial=0.01, attempts=1), open_timeout=2.0)
+    assert "127.0.0.1:1" in str(refused.value)
+    text = str(refused.value) + caplog.text
+    assert "hunter2" not in text and "abc123" not in text

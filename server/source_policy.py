@@ -15,8 +15,8 @@ resolve to something else when the connection is made. Loopback, private, link-l
 reserved and unspecified addresses are refused unless a rule names the address or network, or the
 exact host name (globs and ``*`` cover public addresses only). Control characters, spaces and
 non-ASCII text are refused anywhere in a source, as are FFmpeg's option words in an RTSP query
-(``?udp``, ``?multicast``, ``?listen``...). ``redact`` hides the password of a URL wherever a source is
-shown or logged.
+(``?udp``, ``?multicast``, ``?listen``...). ``redact`` (the reader's, ``vqseg_client.redact``) hides the
+credentials of a URL wherever a source is shown or logged.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from streaming.errors import SourceError
+from vqseg_client.redact import redact
+from vqseg_client.sources import SourceError
 
 NETWORK_SCHEMES = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
 MAX_WEBCAM_INDEX = 63
@@ -44,6 +45,8 @@ Resolver = Callable[[str, int], Sequence[str]]
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+__all__ = ["CheckedSource", "SourcePolicy", "SourceRefused", "redact", "system_resolver"]
 
 
 class SourceRefused(SourceError):
@@ -73,22 +76,6 @@ class _NetRule:
 
     def matches_port(self, port: int) -> bool:
         return self.port is None or self.port == port
-
-
-def redact(uri: str) -> str:
-    """``uri`` with the password of its user info replaced by ``***`` (control characters escaped)."""
-    text = uri.encode("unicode_escape").decode("ascii") if _UNSAFE.search(uri.replace(" ", "")) else uri
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        return text
-    netloc_end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
-    netloc = rest[:netloc_end]
-    if "@" not in netloc:
-        return text
-    userinfo, _, host = netloc.rpartition("@")
-    user, colon, _ = userinfo.partition(":")
-    hidden = f"{user}:***" if colon and user else "***"  # a lone user info may itself be a token
-    return f"{scheme}://{hidden}@{host}{rest[netloc_end:]}"
 
 
 def system_resolver(host: str, port: int) -> list[str]:
