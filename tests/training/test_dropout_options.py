@@ -47,7 +47,6 @@ def test_train_command_writes_dropout_kind_and_placement(tmp_path: Path) -> None
     assert main(argv) == 0
     meta, _ = read_checkpoint(out)
     assert meta.arch_options == {"width": 4, "dropout_kind": "element", "dropout_placement": "tail"}
-    assert "--dropout-placement tail" in meta.training["command"]
     seg = load_segmenter(out, device="cpu")
     assert has_cheap_tail(seg.model)  # type: ignore[attr-defined]
     samples = seg.predict_samples(seg.prepare([_scene(1)[0]]), 3)  # type: ignore[attr-defined]
