@@ -10,7 +10,7 @@
 # mounts the driver. Behind a TLS-inspecting proxy give pip its CA: --build-arg EXTRA_CA_CERTS="$(cat ca.crt)".
 # Builds with BuildKit and with the legacy builder (no syntax frontend, no COPY --chmod, no RUN --mount).
 #
-# Stages: builder (a venv with torch, onnxruntime and vqseg, default model included) -> runtime (the
+# Stages: builder (a venv with torch, onnxruntime, openvino and vqseg, default model included) -> runtime (the
 # base + that venv + three scripts; no compilers, no package caches). docs/deploy.md lists every
 # build argument and setting.
 
@@ -71,7 +71,7 @@ RUN if [ -n "$INDEX_URL" ]; then export PIP_INDEX_URL="$INDEX_URL"; fi \
  && site="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
  && { test -s "$site/models/default/vqseg_default.pt" \
       || { echo "models/default/vqseg_default.pt is missing from the build context: the image must embed the default model" >&2; exit 1; }; } \
- && python -c "import onnxruntime, torch, cv2, server, models, streaming; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'onnxruntime', onnxruntime.__version__, onnxruntime.get_available_providers())" \
+ && python -c "import onnxruntime, openvino, torch, cv2, server, models, streaming; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'onnxruntime', onnxruntime.__version__, onnxruntime.get_available_providers(), 'openvino', openvino.__version__)" \
  && install -D -m 0755 docker/entrypoint.sh /opt/image/usr/local/bin/vqseg-entrypoint \
  && install -D -m 0644 -t /opt/image/usr/local/share/vqseg docker/healthcheck.py docker/make_demo_clip.py \
       docker/stop_gracefully.py
@@ -94,7 +94,8 @@ COPY --from=builder /opt/image/ /
 
 # Settings are VQSEG_* variables (pydantic-settings); these are the image's defaults. VQSEG_MODEL is left
 # unset: the embedded default model. Point it at /models/<file> (.pt checkpoint or .onnx) to use your own;
-# VQSEG_BACKEND is left unset too (onnx for .onnx files, torch otherwise). NVIDIA_DRIVER_CAPABILITIES
+# VQSEG_BACKEND is left unset too: auto, the fastest CPU runtime installed (OpenVINO, then ONNX Runtime,
+# then torch; torch on a GPU), docs/onnx.md. NVIDIA_DRIVER_CAPABILITIES
 # asks the NVIDIA container runtime for the compute libraries when a GPU is given (--gpus); without
 # one it does nothing. LD_LIBRARY_PATH: onnxruntime-gpu's CUDA provider finds cuBLAS, cuDNN and the
 # CUDA runtime in torch's nvidia wheels (torch finds them by itself); libcuda comes from the driver.

@@ -60,9 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--mc", action="store_true", help="dropout on (one MC pass, as vqbnn runs)")
+    parser.add_argument("--backend", default=None, help="auto (default), torch, onnx or openvino")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads of the runtime")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    segmenter = load_segmenter(args.model or default_checkpoint_path(), args.device)
+    segmenter = load_segmenter(args.model or default_checkpoint_path(), args.device, args.backend, threads=args.threads)
     app = build_app(segmenter, args.mc)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws_per_message_deflate=False)
     return 0

@@ -20,9 +20,13 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from models.backends import BACKENDS
 from streaming import Mode, parse_mode
+
+if TYPE_CHECKING:
+    from models.capabilities import Capabilities
 
 QUICK_SOURCE = "synthetic:street?seed=7&w=160&h=120&fps=15"
 
@@ -54,6 +58,12 @@ def _formats(text: str) -> tuple[str, ...]:
     return names
 
 
+def _backends(text: str) -> tuple[str, ...]:
+    from benchmarks.backend_bench import parse_backends
+
+    return parse_backends(text)
+
+
 def _pair(text: str) -> tuple[float, float]:
     try:
         low, high = (float(v) for v in text.split(","))
@@ -74,6 +84,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--source", help=f"scene to stream (default {DEFAULT_SCENE}; --quick: {QUICK_SOURCE})")
     add("--frames", type=int, help="distinct frames rendered up front and looped (default 30; --quick: 6)")
     add("--quick", action="store_true", help="CI size: a few seconds in all")
+    add("--backend", choices=BACKENDS, help="backend of the model and the server: auto (default; VQSEG_BACKEND), "
+        "torch, onnx, openvino")
+    add("--threads", type=int, help="CPU threads of the runtime, here and in the server (default: torch's)")
 
     model = parser.add_argument_group("raw model (in this process, batch 1)")
     model.add_argument("--modes", type=_modes, default=tuple(Mode), help="modes to time (default all four)")
@@ -82,6 +95,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--frames-per-round", type=int, help="frames per mode per round (default 5; --quick: 2)")
     model.add_argument("--bnn-rounds", type=int, help="rounds of 1 bnn frame vs 1 vqbnn frame (default 3; --quick: 1)")
     model.add_argument("--skip-model", action="store_true", help="do not time the raw model")
+    model.add_argument("--backends", type=_backends, help="time these CPU backends side by side (e.g. "
+                       "torch,onnx,openvino,int8; bnn left out), then serve the fastest")
+    model.add_argument("--int8-model", type=Path, help="int8 file for --backends int8 (default: the checkpoint "
+                       "quantized once into the cache, calibrated on synthetic frames)")
 
     served = parser.add_argument_group("served (vqseg serve on 127.0.0.1, WebSocket clients in this process)")
     served.add_argument("--streams", type=_counts, help="concurrency levels (default 1,4,8; --quick: 1,2)")
@@ -97,6 +114,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     served.add_argument("--formats", type=_formats, help="result formats: binary, binary-all, json, json-all, "
                         "binary-frame (default binary,json,binary-all,json-all; --quick: binary,json)")
     served.add_argument("--skip-server", action="store_true", help="do not benchmark the server")
+    served.add_argument("--pin", action="store_true", help="pin the server to CPU 0 and this process (the "
+                        "WebSocket client) to CPU 1 with taskset/sched_setaffinity, so served fps is not the client's")
     served.add_argument("--skip-reference", action="store_true",
                         help="do not run the bare-endpoint reference (benchmarks.bare_endpoint)")
 
@@ -149,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks.report import add_ratios, render_markdown, write_report
     from benchmarks.scene import render_frames
     from models import CheckpointError, default_checkpoint_path, load_segmenter
+    from models.capabilities import capabilities_of
 
     _defaults(args)
     for noisy in ("httpx", "vqseg_client.client", "vqseg_client.local_server"):
@@ -162,9 +182,23 @@ def run(args: argparse.Namespace) -> int:
         from benchmarks.stress_command import run_stress
 
         return run_stress(args, Path(model_path))
+    if args.pin and len(os.sched_getaffinity(0)) < 2:
+        print("vqseg bench: --pin needs two CPUs (server on CPU 0, client on CPU 1)")
+        return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    loaded: list[Any] = []
     try:
-        segmenter = load_segmenter(model_path, device=args.device)
-    except (CheckpointError, ValueError, OSError) as exc:
+        if args.backends:
+            from benchmarks.backend_bench import load_backend
+
+            print(f"loading backends {', '.join(args.backends)} ...", flush=True)
+            loaded = [load_backend(n, Path(model_path), args.threads, args.int8_model) for n in args.backends]
+            segmenter = loaded[0].segmenter
+        else:
+            segmenter = load_segmenter(model_path, device=args.device, backend=args.backend, threads=args.threads)
+        _fit_modes(args, capabilities_of(segmenter))
+    except (CheckpointError, ValueError, OSError, RuntimeError) as exc:
         print(f"vqseg bench: cannot load {model_path}: {exc}")
         return 2
     frames, fps = render_frames(args.source, args.frames)
@@ -172,23 +206,34 @@ def run(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {"run": {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "model_file": str(model_path), "model_name": meta.name, "arch": meta.arch, "classes": meta.num_classes,
-        "network_size": "x".join(map(str, meta.input_size)), "backend": segmenter.backend,
+        "network_size": "x".join(map(str, meta.input_size)),
+        "backend": getattr(segmenter, "backend_choice", segmenter.backend), "threads": torch.get_num_threads(),
         "device": str(segmenter.device),
         "device_name": torch.cuda.get_device_name(segmenter.device) if segmenter.device.type == "cuda"
         else platform.processor() or platform.machine(),
         "cpus": os.cpu_count(), "torch": torch.__version__, "source": args.source,
         "frame_size": f"{frames[0].shape[1]}x{frames[0].shape[0]}", "quick": args.quick,
     }}
-    if not args.skip_model:
+    serve_as = (Path(model_path), args.backend)
+    if loaded and not args.skip_model:
+        from benchmarks.backend_bench import backends_section
+
+        print(f"timing the raw model per backend, interleaved: {', '.join(args.backends)} ...", flush=True)
+        report["backends"], report["model"], fastest = backends_section(loaded, frames, fps, args)
+        for name, row in report["backends"]["fps"].items():
+            print(f"  {name}: " + ", ".join(f"{m} {v:.1f} fps" for m, v in row.items()), flush=True)
+        report["run"]["backend"] = f"{fastest.name} (the fastest of {', '.join(args.backends)})"
+        serve_as = (fastest.model, fastest.backend)
+    elif not args.skip_model:
         print(f"timing the raw model: {', '.join(m.value for m in args.modes)} ...", flush=True)
         config = ModelBenchConfig(modes=args.modes, samples=args.samples, rounds=args.rounds,
                                   frames_per_round=args.frames_per_round, bnn_rounds=args.bnn_rounds)
         report["model"] = run_model_bench(segmenter, frames, fps, config)
         print("  " + ", ".join(f"{m} {v:.1f} fps" for m, v in report["model"]["fps"].items()), flush=True)
-    del segmenter
+    del segmenter, loaded
     gc.collect()
     if not args.skip_server:
-        code = _server_section(args, model_path, frames, fps, report)
+        code = _server_section(args, serve_as, frames, fps, report)
         if code:
             return code
     add_ratios(report)
@@ -200,10 +245,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fps: float,
+def _server_section(args: argparse.Namespace, serve_as: tuple[Path, str | None], frames: list[Any], fps: float,
                     report: dict[str, Any]) -> int:
     from benchmarks.server_bench import ServerBenchConfig, run_server_bench
-    from vqseg_client.local_server import LocalServer, ServerStartError
+    from vqseg_client.local_server import ServerStartError
 
     config = ServerBenchConfig(concurrency=args.streams, seconds=args.seconds, warmup=args.warmup,
                                mode=args.mode, max_in_flight=args.max_in_flight, jpeg_quality=args.jpeg_quality,
@@ -216,9 +261,12 @@ def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fp
         report["server"] = asyncio.run(run_server_bench(ws_url, http_url, frames, fps, config, print))
         report["server"]["url"] = ws_url
         return 0
-    extra = ("--max-streams", str(max(64, 2 * max(args.streams))))
-    server = LocalServer(model, args.port, device=args.device, extra_args=extra, log_path=args.out / "server.log")
-    endpoint = None if args.skip_reference else _bare_endpoint(model, args)
+    model, backend = serve_as
+    extra = ("--max-streams", str(max(64, 2 * max(args.streams))), *_runtime_args(backend, args.threads))
+    server = _local_server(model, args, extra, args.out / "server.log")
+    endpoint = None if args.skip_reference else _bare_endpoint(model, backend, args)
+    if args.pin:
+        os.sched_setaffinity(0, {1})  # the client (this process) on CPU 1, the servers on CPU 0
     print(f"starting vqseg serve on 127.0.0.1:{server.port}"
           f"{'' if endpoint is None else f' and the bare reference on 127.0.0.1:{endpoint.port}'} ...", flush=True)
     try:
@@ -229,8 +277,10 @@ def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fp
         print(f"vqseg bench: {exc}")
         server.stop()
         return 1
+    backend_choice = server.backend()
     try:
-        print(f"streaming: {', '.join(map(str, args.streams))} concurrent stream(s), {args.seconds:g} s each ...",
+        print(f"streaming to backend {backend_choice}: {', '.join(map(str, args.streams))} concurrent stream(s), "
+              f"{args.seconds:g} s each ...",
               flush=True)
         section = asyncio.run(run_server_bench(server.ws_url, server.url, frames, fps, config, print,
                                                None if endpoint is None else endpoint.ws_url))
@@ -239,6 +289,8 @@ def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fp
         report["server"] = section
         report["server"]["url"] = f"{server.ws_url} (started by the bench)"
         report["server"]["ready_seconds"] = round(server.ready_seconds or 0.0, 2)
+        report["server"]["backend"] = backend_choice
+        report["server"]["pinned"] = "server on CPU 0, client on CPU 1" if args.pin else None
     finally:
         server.stop()
         if endpoint is not None:
@@ -246,16 +298,47 @@ def _server_section(args: argparse.Namespace, model: Path, frames: list[Any], fp
     return 0
 
 
-def _bare_endpoint(model: Path, args: argparse.Namespace) -> Any:
+def _fit_modes(args: argparse.Namespace, capabilities: Capabilities) -> None:
+    """Time only what the model can run: a model without dropout (found at load) times dnn and vqdnn
+    and serves vqdnn, unless the user named an MC mode (then it is an error naming the reason)."""
+    from models.capabilities import usable_modes
+
+    requested = [m.value for m in args.modes]
+    args.modes = tuple(Mode(m) for m in usable_modes(capabilities, requested, args.modes != tuple(Mode)))
+    if capabilities.refusal(args.mode) is not None:
+        args.mode = "vqdnn" if capabilities.deterministic else "vqbnn"
+        print(f"the model cannot serve vqbnn ({capabilities.reason}): the served section streams {args.mode}")
+
+
+def _runtime_args(backend: str | None, threads: int | None) -> tuple[str, ...]:
+    return (*(("--backend", backend) if backend else ()), *(("--threads", str(threads)) if threads else ()))
+
+
+def _local_server(model: Path, args: argparse.Namespace, extra: tuple[str, ...], log_path: Path) -> Any:
+    """``vqseg serve`` as a child process, under ``taskset -c 0`` with ``--pin``."""
+    from benchmarks.backend_bench import pin_command
+    from vqseg_client.local_server import LocalServer
+
+    class Server(LocalServer):
+        def command(self) -> list[str]:
+            return pin_command(super().command(), 0 if args.pin else None)
+
+    return Server(model, args.port, device=args.device, extra_args=extra, log_path=log_path)
+
+
+def _bare_endpoint(model: Path, backend: str | None, args: argparse.Namespace) -> Any:
     """``benchmarks.bare_endpoint`` as a child process (like the server), with the served mode's dropout."""
+    from benchmarks.backend_bench import pin_command
     from vqseg_client.local_server import LocalServer
 
     mc = parse_mode(args.mode).mc
 
     class BareEndpoint(LocalServer):
         def command(self) -> list[str]:
-            return [sys.executable, "-m", "benchmarks.bare_endpoint", "--port", str(self.port), "--device",
-                    self.device, "--model", str(model), *(["--mc"] if mc else [])]
+            command = [sys.executable, "-m", "benchmarks.bare_endpoint", "--port", str(self.port), "--device",
+                       self.device, "--model", str(model), *(["--mc"] if mc else []),
+                       *_runtime_args(backend, args.threads)]
+            return pin_command(command, 0 if args.pin else None)
 
     return BareEndpoint(model, device=args.device, log_path=args.out / "reference.log")
 

@@ -31,12 +31,26 @@ def add_ratios(report: dict[str, Any]) -> None:
             mine[-1]["batching"] = mine[-1]["fps_total"] / mine[0]["fps_total"]
 
 
+def backends_markdown(section: Mapping[str, Any]) -> list[str]:
+    """The per-backend table: fps per mode and the ratio over torch eager, all timed in one run."""
+    modes = list(next(iter(section["fps"].values())))
+    over = section.get("over_torch", {})
+    header = ["backend", "runs on", *(f"`{m}` fps" for m in modes), *(f"`{m}` × torch" for m in modes if over)]
+    rows = [[f"`{name}`", section["runs_on"][name], *(fmt(row[m], 1, 1) for m in modes),
+             *(fmt(over[name][m], 1, 2) for m in modes if over)] for name, row in section["fps"].items()]
+    return [f"Raw model per backend, batch 1, interleaved in {section['rounds']} rounds of "
+            f"{section['frames_per_round']} frames (fastest by `{section['fastest_by']}`: `{section['fastest']}`, "
+            "served below):", "", table(header, rows)]
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     run = report["run"]
     lines = [f"### vqseg bench — {run['device_name']} ({run['cpus']} CPUs), {run['created']}", ""]
     lines.append(f"Model `{run['model_name']}` ({run['arch']}, network {run['network_size']}, "
                  f"{run['classes']} classes, {run['backend']} on {run['device']}); frames: {run['source']} "
                  f"({run['frame_size']}), wall time {fmt(report.get('wall_seconds'), 1, 0)} s.")
+    if report.get("backends"):
+        lines += ["", *backends_markdown(report["backends"])]
     model = report.get("model")
     if model:
         order = [m for m in ("dnn", "vqdnn", "vqbnn", "bnn") if m in model["fps"]]

@@ -40,6 +40,7 @@ def describe_model(
         "model_sha256": file_digest(path),
         "model_name": segmenter.meta.name,
         "backend": segmenter.backend,
+        "backend_choice": getattr(segmenter, "backend_choice", segmenter.backend),
         "device": str(segmenter.device),
         "device_name": torch.cuda.get_device_name(segmenter.device)
         if segmenter.device.type == "cuda"

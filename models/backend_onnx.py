@@ -38,6 +38,7 @@ from models.onnx.providers import (
     usable_providers,
 )
 from models.preprocess import FramePreprocessor
+from models.segmenter import Segmenter
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class OnnxSegmenter:
     """
 
     backend = "onnx"
+    backend_choice = "onnx"  # load_segmenter says what was asked and why this backend runs
 
     def __init__(self, session: ort.InferenceSession, info: OnnxModelInfo, device: torch.device, path: Path) -> None:
         self.session = session
@@ -77,26 +79,10 @@ class OnnxSegmenter:
     def predict(
         self, batch: torch.Tensor, mc: bool, temperature: float = 1.0, rate: float | None = None
     ) -> torch.Tensor:
-        if mc and not self.has_dropout:
-            raise ValueError(
-                f"model {self.meta.name!r} ({self.path.name}) has no live dropout: MC sampling is not possible"
-            )
-        if batch.dim() != 4 or batch.shape[1] != 3:
-            raise ValueError(f"expected a (B, 3, H, W) batch, got shape {tuple(batch.shape)}")
-        p = self._rate(rate)
+        check_call(self.meta, self.path, self.has_dropout, batch, mc)
+        p = rate_feed(self.meta, self.path, self._has_rate, rate)
         probs = self._run_bound(batch, mc, p) if self._bind else self._run_host(batch, mc, p)
         return probs if temperature == 1.0 else with_temperature(probs, temperature)
-
-    def _rate(self, rate: float | None) -> np.ndarray:
-        value = self.meta.dropout if rate is None else float(rate)
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"MC dropout rate must be in [0, 1), got {value}")
-        if not self._has_rate and value != self.meta.dropout:
-            raise ValueError(
-                f"{self.path.name} was exported without the rate input: it samples only at rate "
-                f"{self.meta.dropout}; export it again with this vqseg to serve rate {value}"
-            )
-        return np.array(value, dtype=np.float32)
 
     def _run_host(self, batch: torch.Tensor, mc: bool, rate: np.ndarray) -> torch.Tensor:
         image = batch.detach().to("cpu", torch.float32).contiguous().numpy()
@@ -125,6 +111,28 @@ class OnnxSegmenter:
         return probs
 
 
+def rate_feed(meta: ModelMeta, path: Path, has_rate_input: bool, rate: float | None) -> np.ndarray:
+    """The graph's ``rate`` input for an MC rate (None: the training rate). A graph exported before the
+    input existed samples only at its baked training rate and refuses another."""
+    value = meta.dropout if rate is None else float(rate)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"MC dropout rate must be in [0, 1), got {value}")
+    if not has_rate_input and value != meta.dropout:
+        raise ValueError(
+            f"{path.name} was exported without the rate input: it samples only at rate "
+            f"{meta.dropout}; export it again with this vqseg to serve rate {value}"
+        )
+    return np.array(value, dtype=np.float32)
+
+
+def check_call(meta: ModelMeta, path: Path, has_dropout: bool, batch: torch.Tensor, mc: bool) -> None:
+    """What every exported-graph backend refuses: MC sampling without live dropout, a batch of the wrong shape."""
+    if mc and not has_dropout:
+        raise ValueError(f"model {meta.name!r} ({path.name}) has no live dropout: MC sampling is not possible")
+    if batch.dim() != 4 or batch.shape[1] != 3:
+        raise ValueError(f"expected a (B, 3, H, W) batch, got shape {tuple(batch.shape)}")
+
+
 def with_temperature(probs: torch.Tensor, temperature: float) -> torch.Tensor:
     """``softmax(z / T)`` from the graph's ``softmax(z)``: ``log p`` is ``z`` up to a per-pixel constant,
     which the softmax removes. (Probabilities below float32's smallest normal, ~1e-38, are floored there.)"""
@@ -138,6 +146,7 @@ def load_onnx_segmenter(
     providers: str | Sequence[str] | None = None,
     seed: int | None = None,
     max_batch: int = 16,
+    threads: int | None = None,
 ) -> OnnxSegmenter:
     """Open an exported ``.onnx`` file (or a vqseg checkpoint, exported once into the cache).
 
@@ -147,7 +156,8 @@ def load_onnx_segmenter(
     by default it is drawn from torch's global generator, so ``torch.manual_seed`` makes the ONNX
     backend reproducible as it does the torch one, and every session gets its own mask sequence
     (ONNX Runtime alone would give every session of a process the same one). ``max_batch`` bounds
-    TensorRT's shape profile.
+    TensorRT's shape profile. ``threads``: the CPU provider's intra-op threads (default
+    ``torch.get_num_threads()``).
     """
     path = Path(path)
     if path.suffix.lower() != ".onnx":
@@ -156,13 +166,15 @@ def load_onnx_segmenter(
     torch_device = resolve_device(device)
     wanted = parse_providers(providers) if providers is not None else default_provider_names(torch_device)
     names, skipped = usable_providers(wanted)
-    session = _session(path, info, torch_device, names, max_batch, seed)
+    session = _session(path, info, torch_device, names, max_batch, seed, threads)
     segmenter = OnnxSegmenter(session, info, torch_device, path)
-    if info.stochastic and not _draws_fresh_masks(segmenter) and TENSORRT in segmenter.providers:
+    if info.stochastic and not draws_fresh_masks(segmenter) and TENSORRT in segmenter.providers:
         skipped[TENSORRT] = "its engine froze the dropout masks"
         names = [n for n in names if n != TENSORRT]
-        segmenter = OnnxSegmenter(_session(path, info, torch_device, names, max_batch, seed), info, torch_device, path)
-    if info.stochastic and not _draws_fresh_masks(segmenter):
+        segmenter = OnnxSegmenter(
+            _session(path, info, torch_device, names, max_batch, seed, threads), info, torch_device, path
+        )
+    if info.stochastic and not draws_fresh_masks(segmenter):
         raise OnnxModelError(f"{path}: dropout is not stochastic in ONNX Runtime (two MC passes are identical)")
     _log_choice(segmenter, wanted, skipped)
     return segmenter
@@ -175,12 +187,13 @@ def _session(
     names: list[str],
     max_batch: int,
     seed: int | None,
+    threads: int | None = None,
 ) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     if names == [CPU]:
-        options.intra_op_num_threads = torch.get_num_threads()
+        options.intra_op_num_threads = int(threads) if threads else torch.get_num_threads()
     cache = tensorrt_cache_dir() if TENSORRT in names else None
     provider_opts = [provider_options(n, device, info.meta.input_size, max_batch, cache) for n in names]
     # Unseeded random ops take their seed from this process-wide value when the session is created.
@@ -197,8 +210,8 @@ def _session(
         raise OnnxModelError(f"ONNX Runtime cannot open {path}: {exc}") from exc
 
 
-def _draws_fresh_masks(segmenter: OnnxSegmenter, tries: int = 3) -> bool:
-    """MC passes over one input differ (also warms the session up; TensorRT builds its engine here).
+def draws_fresh_masks(segmenter: Segmenter, tries: int = 3) -> bool:
+    """MC passes over one input differ (also warms the model up; TensorRT builds its engine here).
 
     A few tries, so that a network with one small-rate dropout layer, whose passes can keep every
     channel by chance, is not mistaken for one with frozen masks.

@@ -27,6 +27,7 @@ class TorchSegmenter:
     """
 
     backend = "torch"
+    backend_choice = "torch"  # load_segmenter says what was asked and why this backend runs
 
     def __init__(
         self,

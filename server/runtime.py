@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from models import Segmenter, load_segmenter
+from models.capabilities import Capabilities, capabilities_of
 from server.decode import DecodedFrame, FrameLimits, decode_frame
 from server.errors import NotReady, Overloaded
 from server.events.service import EventService
@@ -30,7 +31,7 @@ from server.stream_budget import StreamBudget
 from server.streams import StreamDirectory, StreamEntry
 from server.taps import FrameTaps
 from server.worker import InferenceWorker, WorkerLimits
-from streaming import MAP_NAMES, SessionRegistry
+from streaming import MAP_NAMES, Mode, SessionRegistry
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,18 @@ class Runtime:
         self.keys = settings.api_keys()
         self.limits = FrameLimits(settings.max_frame_bytes, settings.max_frame_pixels)
         self.metrics = ServiceMetrics(settings.metrics_streams)
+        self._load = load or self._load_model
+        self.capabilities: Capabilities | None = None
+        self.on_load_failure: Callable[[str], None] | None = None  # ``vqseg serve`` exits (exit_on_error)
         self.budget = StreamBudget(settings)
         self.worker = InferenceWorker(
-            load or (lambda: load_segmenter(settings.model, settings.device, settings.backend)),
+            self._load_checked,
             WorkerLimits(settings.max_batch, settings.max_wait_ms, settings.queue_size, settings.encode_threads,
                          settings.mc_chunk, settings.max_output_pixels),
             self.metrics,
             on_ready=self._on_model_ready,
             check_config=self.budget.check,
+            on_failure=self._on_load_failure,
         )
         self._decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vqseg-decode")
         self.policy = settings.source_policy()
@@ -65,6 +70,11 @@ class Runtime:
         self.events = EventService(settings, self.metrics.registry, self._find_stream)
         self.worker.taps = FrameTaps()
         self._bind_metrics()
+
+    def _load_model(self) -> Segmenter:
+        s = self.settings
+        return load_segmenter(s.model, s.device, s.backend, threads=s.threads or None, sidecar=s.sidecar,
+                              describe=s.model_description())
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -117,9 +127,31 @@ class Runtime:
                 except Exception:
                     log.exception("idle eviction failed")
 
+    def _load_checked(self) -> Segmenter:  # worker thread
+        """Load the model and find what it can serve; an MC default mode on a model without dropout
+        falls back to vqdnn, unless the mode was set explicitly (then the model cannot serve it: fail)."""
+        segmenter = self._load()
+        self.capabilities = capabilities_of(segmenter)
+        mode = self.settings.mode.value
+        refusal = self.capabilities.refusal(mode)
+        if refusal is not None:
+            if "mode" in self.settings.model_fields_set:
+                raise ValueError(f"the default mode: {refusal}")
+            fallback = "vqdnn" if self.capabilities.deterministic else "vqbnn"
+            log.warning("%s cannot serve %s (%s): streams default to %s", segmenter.meta.name, mode,
+                        self.capabilities.reason, fallback)
+            self.settings = self.settings.model_copy(update={"mode": Mode(fallback)})
+        return segmenter
+
+    def _on_load_failure(self, reason: str) -> None:  # worker thread
+        if self.on_load_failure is not None:
+            self.on_load_failure(reason)
+        else:
+            log.error("inference worker: %s", reason)
+
     def _on_model_ready(self, segmenter: Segmenter) -> None:  # worker thread, before ready is set
         self.budget.bind(segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
-                         lambda: registry.buffer_bytes())
+                         lambda: registry.buffer_bytes(), self.capabilities)
         registry = SessionRegistry(
             segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
             max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
@@ -200,11 +232,14 @@ class Runtime:
             "num_classes": meta.num_classes,
             "input_size": list(meta.input_size),
             "backend": seg.backend,
+            "backend_choice": getattr(seg, "backend_choice", seg.backend),
             "device": str(seg.device),
             "dropout": meta.dropout,
             "temperatures": dict(meta.temperatures),
             "mc_rates": {mode: meta.mc_rate(mode) for mode in ("bnn", "vqbnn")},
             "mc_samples": {"vqbnn": meta.samples_per_frame("vqbnn")},
+            "capabilities": (self.capabilities or capabilities_of(seg)).as_dict(),
+            "source": {k: v for k, v in meta.arch_options.items() if k in ("format", "sidecar", "output", "layout")},
             "maps": list(MAP_NAMES),
             "defaults": config_dict(self.settings.stream_defaults()),
         }

@@ -28,8 +28,15 @@ class Settings(EventSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     model: str | None = Field(None, description="checkpoint (.pt) or ONNX file; None = the embedded default")
-    backend: Literal["torch", "onnx"] | None = Field(None, description="None: onnx for .onnx files, else torch")
+    backend: Literal["auto", "torch", "onnx", "openvino"] = Field(
+        "auto", description="auto: the fastest runtime installed for the device (docs/onnx.md)"
+    )
     device: str = "auto"
+    threads: int = Field(0, ge=0, le=256, description="CPU threads of the inference runtime; 0 = torch's default")
+    sidecar: str | None = Field(None, description="sidecar of a model trained elsewhere (default: MODEL.vqseg.yaml)")
+    preset: str | None = Field(None, description="a foreign model's class set (camvid11, cityscapes19, ade20k150)")
+    input_size: str | None = Field(None, description="HEIGHTxWIDTH a foreign model takes (if its file does not)")
+    exit_on_error: bool = Field(True, description="a model that cannot load stops the server (else /readyz stays 503)")
 
     mode: Mode = Mode.VQBNN
     tau: float = Field(1.25 / 15.0, gt=0, le=3600, description="importance time constant (on `clock`)")
@@ -103,6 +110,10 @@ class Settings(EventSettings):
 
     def source_policy(self) -> SourcePolicy:
         return SourcePolicy(self.pull_sources)
+
+    def model_description(self) -> dict[str, str]:
+        """Sidecar keys given as settings (``preset``, ``input_size``) for a model trained elsewhere."""
+        return {k: v for k, v in (("preset", self.preset), ("input_size", self.input_size)) if v}
 
     def stream_defaults(self) -> StreamConfig:
         return StreamConfig(

@@ -5,7 +5,8 @@ A stream's smoother holds ``window`` x (classes + 1) x h x w values at the netwo
 without allocating. ``check`` refuses a configuration whose buffer exceeds
 ``max_stream_buffer_bytes`` (422) or would take all streams' buffers past ``max_buffer_bytes``
 (503), and ``bnn`` with more samples than ``max_samples`` (422). It runs when a stream is created
-or reconfigured (REST, WebSocket, pulled) and on the worker before a change is applied.
+or reconfigured (REST, WebSocket, pulled) and on the worker before a change is applied; a mode the
+model cannot serve (MC without dropout, ``models.capabilities``) is refused there too (422).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 import torch
 
+from models.capabilities import Capabilities
 from server.errors import InvalidParameters, Overloaded
 from server.settings import MiB, Settings
 from streaming import StreamConfig, StreamSession
@@ -33,8 +35,13 @@ class StreamBudget:
         self.dtype = torch.float32
         self._total: Callable[[], int] = lambda: 0
         self._costs: dict[tuple[int, bool], int] = {}
+        self.capabilities: Capabilities | None = None
 
-    def bind(self, num_classes: int, size: tuple[int, int], device: torch.device, total: Callable[[], int]) -> None:
+    def bind(
+        self, num_classes: int, size: tuple[int, int], device: torch.device, total: Callable[[], int],
+        capabilities: Capabilities | None = None,
+    ) -> None:
+        self.capabilities = capabilities
         self.num_classes = num_classes
         self.size = size
         self.dtype = torch.float16 if device.type == "cuda" else torch.float32
@@ -50,6 +57,9 @@ class StreamBudget:
     def check(self, config: StreamConfig, session: StreamSession | None) -> None:
         """Raise when ``config`` replacing ``session``'s is over a limit (``session`` None: a stateless
         frame, which has no buffer)."""
+        refusal = self.capabilities.refusal(config.mode.value) if self.capabilities is not None else None
+        if refusal is not None:  # e.g. bnn on a network without dropout
+            raise InvalidParameters(refusal)
         if config.mode.value == "bnn" and config.samples > self.max_samples:
             raise InvalidParameters(f"samples={config.samples} is above this server's max_samples ({self.max_samples})")
         if session is not None:

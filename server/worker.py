@@ -63,11 +63,13 @@ class InferenceWorker:
         metrics: ServiceMetrics,
         on_ready: Callable[[Segmenter], None] | None = None,
         check_config: ConfigCheck | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self._load = load
         self.limits = limits
         self.metrics = metrics
         self._on_ready = on_ready
+        self._on_failure = on_failure
         self.segmenter: Segmenter | None = None
         self.ready = threading.Event()
         self.failure: str | None = None
@@ -146,12 +148,19 @@ class InferenceWorker:
             self._warm_up(self._engine)
         except Exception as exc:
             self.failure = f"model failed to load: {exc}"
-            log.exception("inference worker: model failed to load")
+            if not isinstance(exc, ValueError | OSError):  # a bug rather than a file that does not fit
+                log.exception("inference worker: model failed to load")
+            if self._on_failure is not None:
+                self._on_failure(self.failure)
+            else:
+                log.error("inference worker: %s", self.failure)
             return
         if self._on_ready is not None:
             self._on_ready(self.segmenter)
         self.ready.set()
-        log.info("inference worker ready: %s on %s", self.segmenter.meta.name, self.segmenter.device)
+        seg = self.segmenter
+        choice = getattr(seg, "backend_choice", seg.backend)
+        log.info("inference worker ready: %s on %s, backend %s", seg.meta.name, seg.device, choice)
         while True:
             batch = self._next_batch()
             if batch is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,13 @@ from models import ModelMeta, create_model, save_checkpoint
 from models.backend_torch import TorchSegmenter
 from synthetic import CLASS_NAMES as STREET_CLASSES
 from synthetic import PALETTE as STREET_PALETTE
+
+# ``--backend auto`` (the product's default) would export each test's tiny checkpoint to ONNX first: the
+# suite lets auto pick torch for checkpoints and ONNX Runtime for .onnx files, unless a test asks for
+# another backend. Servers started by tests inherit this; tests/models/test_backend_auto.py tests the
+# default order itself.
+os.environ["VQSEG_BACKEND"] = "auto"
+os.environ["VQSEG_BACKEND_ORDER"] = "torch,onnx"
 
 CLASSES = ("a", "b", "c", "d")
 PALETTE = ((0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255))

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("benchmarks.command", "measure frames per second, latency and memory (JSON + markdown)"),
     "train": ("models.training.command", "train a segmentation network (synthetic scenes or a labelled folder)"),
     "export": ("models.onnx.command", "export a checkpoint to ONNX with live (stochastic) dropout"),
+    "import": ("models.import_command", "a model from SMP, torchvision, Hugging Face to a vqseg ONNX file"),
 }
 
 

@@ -9,6 +9,7 @@ with a bounded wait.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -97,6 +98,15 @@ class LocalServer:
             raise
         self.ready_seconds = time.monotonic() - started
         return self
+
+    def backend(self) -> str:
+        """The running server's backend and why it runs (``GET /v1/model``'s ``backend_choice``)."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/v1/model", timeout=30) as reply:
+                info = json.load(reply)
+        except (OSError, ValueError) as exc:
+            return f"unknown (GET /v1/model failed: {exc})"
+        return str(info.get("backend_choice") or info.get("backend"))
 
     def _wait_ready(self, started: float) -> None:
         assert self.process is not None

@@ -23,12 +23,17 @@ from typing import Any
 import torch
 
 from evaluation.calibration.search import DEFAULT_RATES, search
+from evaluation.label_map import map_labels
 from evaluation.labelled_video import CAMERA_FPS, labelled_video, load_runs
 from evaluation.markdown import fmt, table
 from evaluation.report import json_safe
-from models import CheckpointError, default_checkpoint_path, load_checkpoint, save_checkpoint
+from models import CheckpointError, default_checkpoint_path, load_checkpoint, load_segmenter, save_checkpoint
 from models.backend_torch import TorchSegmenter
+from models.capabilities import capabilities_of, usable_modes
 from models.devices import resolve_device
+from models.foreign import is_foreign
+from models.sidecar import write_temperatures
+from models.sidecar_flags import add_description_flags, description_overrides
 from models.training.layouts import find_labelled_files
 from streaming import Mode, StreamConfig
 
@@ -60,7 +65,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--data", type=Path, required=True, help="labelled folder (SegNet CamVid, CamVid colour labels, Cityscapes)")
     add("--split", default="val", help="the folder's split (default val)")
     add("--model", type=Path, help="vqseg checkpoint (.pt) to calibrate (default: the embedded default model)")
-    add("--out", type=Path, required=True, help="the calibrated checkpoint to write (.pt)")
+    add("--out", type=Path, help="the calibrated checkpoint to write (.pt); for a model trained elsewhere, the "
+        "sidecar to write (default: its sidecar, updated in place)")
+    add("--label-map", help="when the model's classes are not the labels': a table {model class: label class} "
+        "or a built-in one (cityscapes19-camvid11)")
     add("--modes", type=_modes, default=list(Mode), help="comma-separated (default dnn,bnn,vqdnn,vqbnn)")
     add("--samples", type=int, default=default.samples, help=f"bnn MC samples N (default {default.samples})")
     add("--tau", type=float, default=default.tau, help=f"importance time constant (default {default.tau:.4g} s)")
@@ -78,7 +86,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=_rates,
         default=list(DEFAULT_RATES),
         help="MC dropout rates searched for bnn/vqbnn (comma-separated; 'none': keep the training rate); "
-        f"default {','.join(f'{r:g}' for r in DEFAULT_RATES)} plus the training rate",
+        f"default {','.join(f'{r:g}' for r in DEFAULT_RATES)} plus the training rate (vqseg checkpoints only)",
     )
     add("--vqbnn-samples", type=int, help="MC samples vqbnn averages per frame (default: the model's, 1)")
     add("--device", default="cpu", help="cpu, cuda, auto (default cpu)")
@@ -87,6 +95,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--markdown", type=Path, help="report path (default: OUT with suffix .calibration.md)")
     add("--threads", type=int, help="torch CPU threads")
     add("--no-progress", action="store_true", help="no progress bars")
+    add_description_flags(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,14 +110,26 @@ def run(args: argparse.Namespace) -> int:
         if args.pixels < 1:
             raise ValueError("--pixels must be at least 1")
         config = StreamConfig(tau=args.tau, window=args.window, samples=args.samples, max_gap=args.max_gap)
-        model, meta = load_checkpoint(source)
-        segmenter = TorchSegmenter(model, meta, resolve_device(args.device))
+        foreign = bool(description_overrides(args)) or is_foreign(source, args.sidecar)
+        model = None
+        if foreign:  # a model trained elsewhere: its temperatures go to its sidecar
+            segmenter: Any = load_segmenter(source, args.device, sidecar=args.sidecar,
+                                            describe=description_overrides(args))
+        else:
+            if args.out is None:
+                raise ValueError("--out: the calibrated checkpoint to write")
+            model, meta = load_checkpoint(source)
+            segmenter = TorchSegmenter(model, meta, resolve_device(args.device))
+        meta = segmenter.meta
         folder = find_labelled_files(args.data, args.split)
-        if folder.codec.class_names != meta.class_names:
-            raise ValueError(f"the labels' classes ({', '.join(folder.codec.class_names)}) are not the model's")
+        if args.label_map:
+            segmenter = map_labels(segmenter, args.label_map, folder.codec.class_names, folder.codec.palette)
+        if folder.codec.class_names != segmenter.meta.class_names:
+            raise ValueError(f"the labels' classes ({', '.join(folder.codec.class_names)}) are not the model's: "
+                             "declare where the model's go with --label-map")
         video = labelled_video(folder, args.camera_fps, config.max_gap)
-        if any(m.mc for m in args.modes) and not segmenter.has_dropout:
-            raise ValueError(f"model {meta.name!r} has no dropout: calibrate only dnn,vqdnn")
+        modes = usable_modes(capabilities_of(segmenter), [m.value for m in args.modes], args.modes != list(Mode))
+        args.modes = [Mode(m) for m in modes]  # no dropout: dnn, vqdnn
     except (ValueError, CheckpointError) as exc:
         print(f"vqseg calibrate: {exc}", file=sys.stderr)
         return 2
@@ -116,9 +137,10 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= per_frame <= 256:
         print("vqseg calibrate: --vqbnn-samples must be in 1..256", file=sys.stderr)
         return 2
+    rates = args.rates if model is not None else []  # a model trained elsewhere samples at its own rate
     runs = [(r, False) for r in video.sequences] + [(r, True) for r in video.stills]
     loaded = list(zip(load_runs([r for r, _ in runs], folder.codec), (s for _, s in runs), strict=True))
-    fits = search(segmenter, loaded, args.modes, config, args.rates, args.pixels, per_frame, not args.no_progress)
+    fits = search(segmenter, loaded, args.modes, config, rates, args.pixels, per_frame, not args.no_progress)
     for mode in args.modes:
         if mode.value not in fits:
             print(f"vqseg calibrate: {mode.value} not fitted: the split has no video sequence", file=sys.stderr)
@@ -127,15 +149,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     results = {m: f.to_dict() for m, f in fits.items()}
     temperatures = {m: f.temperature for m, f in fits.items()}
-    rates = {m: f.rate for m, f in fits.items() if f.rate is not None}
+    fitted_rates = {m: f.rate for m, f in fits.items() if f.rate is not None}
     samples = {**meta.mc_samples, Mode.VQBNN.value: per_frame} if args.vqbnn_samples else dict(meta.mc_samples)
     calibrated = replace(
         meta,
         temperatures={**meta.temperatures, **temperatures},
-        mc_rates={**meta.mc_rates, **rates},
+        mc_rates={**meta.mc_rates, **fitted_rates},
         mc_samples=samples,
     )
-    save_checkpoint(args.out, model.cpu(), calibrated)
+    if model is None:
+        args.out = write_temperatures(source, args.sidecar, args.out, description_overrides(args),
+                                      calibrated.temperatures)
+    else:
+        save_checkpoint(args.out, model.cpu(), calibrated)
     report = {
         "modes": results,
         "temperatures": calibrated.temperatures,
@@ -157,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
             "window": config.window,
             "samples": config.samples,
             "pixels_per_frame": args.pixels,
-            "rates": args.rates,
+            "rates": rates,
             "seed": args.seed,
             "wall_seconds": time.perf_counter() - started,
         },

@@ -23,7 +23,9 @@ from evaluation.run_config import describe_run
 from evaluation.runner import ModeRun, evaluate_modes
 from evaluation.suite import EvalSequence
 from evaluation.throughput import measure_fps
-from models import CheckpointError, Segmenter, default_checkpoint_path, load_segmenter
+from models import BACKENDS, CheckpointError, Segmenter, default_checkpoint_path, load_segmenter
+from models.capabilities import capabilities_of, usable_modes
+from models.sidecar_flags import add_description_flags, description_overrides
 from streaming import Mode, StreamConfig, parse_variants
 
 
@@ -66,11 +68,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "with --data it also splits sequences",
     )
     add(
+        "--label-map",
+        help="with --data, when the model's classes are not the labels': a YAML/JSON table {model class: "
+        "label class} or a built-in one (cityscapes19-camvid11); docs/models.md",
+    )
+    add(
         "--uncalibrated",
         action="store_true",
         help="ignore the checkpoint's temperatures and MC rates (vqseg calibrate)",
     )
-    add("--backend", choices=("torch", "onnx"), help="inference backend (default: by file suffix)")
+    add("--backend", choices=BACKENDS, help="inference backend: auto (default; VQSEG_BACKEND), torch, onnx, openvino")
     add("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
     add(
         "--modes",
@@ -108,6 +115,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--threads", type=int, help="torch CPU threads")
     add("--no-progress", action="store_true", help="no progress bars")
 
+    add_description_flags(parser)
 
 def _resolve_sizes(args: argparse.Namespace) -> None:
     def pick(value: int | None, full: int, small: int) -> int:
@@ -143,7 +151,12 @@ def run(args: argparse.Namespace) -> int:
             specs = suite.held_out_specs(
                 args.sequences, args.frames, args.seed, args.size, kinds=suite.SUITES[args.suite]
             )
-        segmenter = load_segmenter(args.model, device=args.device, backend=args.backend)
+        segmenter = load_segmenter(args.model, device=args.device, backend=args.backend, sidecar=args.sidecar,
+                                   describe=description_overrides(args))
+        explicit = args.modes != [m.value for m in Mode]
+        args.modes = usable_modes(capabilities_of(segmenter), args.modes, explicit)  # no dropout: dnn, vqdnn
+        if args.label_map and args.data is None:
+            raise ValueError("--label-map applies to --data (a labelled folder)")
         if args.uncalibrated:
             segmenter.meta = replace(segmenter.meta, temperatures={}, mc_rates={})
     except (ValueError, CheckpointError) as exc:

@@ -16,6 +16,7 @@ import numpy as np
 
 from evaluation.data_markdown import render_data_markdown
 from evaluation.data_report import build_data_report, describe_data
+from evaluation.label_map import map_labels
 from evaluation.labelled_video import FrameRun, LabelledVideo, labelled_video, load_runs
 from evaluation.markdown import write_markdown
 from evaluation.pictures import write_reliability, write_strips
@@ -41,10 +42,12 @@ def run_data(args: argparse.Namespace, segmenter: Segmenter, config: StreamConfi
     """Evaluate ``args.modes`` on ``args.data``; writes JSON, markdown and pictures to ``args.out``."""
     try:
         folder, video = find_video(args, config)
+        if getattr(args, "label_map", None):
+            segmenter = map_labels(segmenter, args.label_map, folder.codec.class_names, folder.codec.palette)
         if folder.codec.class_names != segmenter.meta.class_names:
             raise ValueError(
                 f"the labels' classes ({', '.join(folder.codec.class_names)}) are not the model's "
-                f"({', '.join(segmenter.meta.class_names)})"
+                f"({', '.join(segmenter.meta.class_names)}): declare where the model's go with --label-map"
             )
     except ValueError as exc:
         print(f"vqseg eval: {exc}", file=sys.stderr)
@@ -86,6 +89,8 @@ def run_data(args: argparse.Namespace, segmenter: Segmenter, config: StreamConfi
     run_config = describe_model(args.model, segmenter, config, args.modes, args.quick, args.seed)
     run_config["labels_compared_at"] = "label resolution (probabilities upsampled bilinearly)"
     run_config["calibrated"] = bool(segmenter.meta.temperatures)  # applied (none with --uncalibrated)
+    if getattr(args, "label_map", None):
+        run_config["label_map"] = args.label_map
     data = describe_data(video, str(args.data), args.split, folder.layout)
     report = build_data_report(sequence_runs, still_runs, throughput, run_config, segmenter.meta.class_names, data)
     kind = "sequences" if sequence_runs else "stills"

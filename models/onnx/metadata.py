@@ -31,7 +31,7 @@ KEY_STOCHASTIC = "vqseg.stochastic"
 KEY_PRECISION = "vqseg.precision"
 KEY_DROPOUT_LAYERS = "vqseg.dropout_layers"
 
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16", "int8")
 
 
 class OnnxModelError(CheckpointError):

@@ -56,3 +56,37 @@ def verify_export(path: str | Path, model: nn.Module, meta: ModelMeta, device: s
         differ = not torch.equal(first, segmenter.predict(batch, mc=True))
     tolerance = TOLERANCE[segmenter.info.precision]
     return Verification(segmenter.providers, diff, tolerance, differ, dnn_ms, mc_ms)
+
+
+@dataclass(frozen=True)
+class Int8Check:
+    """An int8 file against the torch network on real frames: label agreement with dropout off, the
+    mean |Δp|, and whether MC passes still differ (the masks survived quantization)."""
+
+    providers: list[str]
+    label_agreement: float
+    mean_abs_diff: float
+    mc_passes_differ: bool | None
+    dnn_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.mc_passes_differ is not False and self.label_agreement >= 0.9
+
+
+def verify_int8(path: str | Path, model: nn.Module, meta: ModelMeta, frames: list[np.ndarray]) -> Int8Check:
+    """Run ``frames`` (a few calibration frames) through the int8 file in ONNX Runtime and through torch."""
+    segmenter = load_onnx_segmenter(path, device="cpu")
+    batch = segmenter.prepare(frames)
+    started = time.perf_counter()
+    probs = segmenter.predict(batch, mc=False)
+    dnn_ms = (time.perf_counter() - started) * 1000 / len(frames)
+    reference = copy.deepcopy(model).cpu().eval()
+    with torch.inference_mode():
+        expected = torch.softmax(reference(batch).float(), dim=1)
+    agreement = float((probs.argmax(dim=1) == expected.argmax(dim=1)).float().mean())
+    differ = None
+    if segmenter.has_dropout:
+        differ = not torch.equal(segmenter.predict(batch[:1], mc=True), segmenter.predict(batch[:1], mc=True))
+    diff = float((probs - expected).abs().mean())
+    return Int8Check(segmenter.providers, agreement, diff, differ, dnn_ms)

@@ -11,6 +11,7 @@ import logging
 import time
 from pathlib import Path
 
+from models.backends import BACKENDS
 from vqseg_client.demo import DEFAULT_SOURCE, still_indices
 
 __all__ = ["DEFAULT_SOURCE", "configure", "run", "still_indices"]
@@ -23,6 +24,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="checkpoint (.pt) or ONNX file (default: the embedded model)")
     parser.add_argument("--port", type=int, default=0, help="server port on 127.0.0.1 (default 0: a free one)")
     parser.add_argument("--device", default="auto", help="server device: auto | cpu | cuda[:N] (default auto)")
+    parser.add_argument("--backend", choices=BACKENDS,
+                        help="server backend: auto (default; VQSEG_BACKEND), torch, onnx or openvino")
     parser.add_argument("--mode", choices=("dnn", "bnn", "vqdnn", "vqbnn"), help="stream mode (server default vqbnn)")
     parser.add_argument("--stills", type=int, default=4, help="PNG stills to save, spread over the run (default 4)")
     parser.add_argument("--ready-timeout", type=float, default=180.0, help="seconds to wait for the server (180)")
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    server = LocalServer(model, args.port, device=args.device, log_path=out / "server.log",
+    extra = ("--backend", args.backend) if args.backend else ()
+    server = LocalServer(model, args.port, device=args.device, extra_args=extra, log_path=out / "server.log",
                          ready_timeout=args.ready_timeout)
     print(f"starting vqseg serve on 127.0.0.1:{server.port} with {model.name} ...", flush=True)
     try:
@@ -54,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"vqseg demo: {exc}")
         return 1
     try:
-        print(f"server ready in {server.ready_seconds:.1f}s; streaming {args.frames} frames of {args.source}",
-              flush=True)
+        backend = server.backend()
+        print(f"server ready in {server.ready_seconds:.1f}s, backend {backend}; "
+              f"streaming {args.frames} frames of {args.source}", flush=True)
         try:
             demo = run_demo_client(server.ws_url, args.source, out, args.frames, mode=args.mode, stills=args.stills)
         except StreamClientError as exc:
@@ -68,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {
         **demo.summary(args.source, args.mode),
         "server_ready_seconds": round(server.ready_seconds or 0.0, 2),
+        "backend": backend,
         "server_stop": {"signal": server.stopped_by, "exit_code": code},
         "wall_seconds": round(time.monotonic() - started, 2),
         "files": ["overlay.mp4", *(p.name for p in outputs.saved), "server.log"],
@@ -78,3 +84,4 @@ def run(args: argparse.Namespace) -> int:
           f"p99 {figures['latency_ms']['p99']} ms; dropped {stats.dropped}")
     print(f"wrote {out / 'overlay.mp4'}, {len(outputs.saved)} stills and {out / 'summary.json'}")
     return 0
+

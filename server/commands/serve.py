@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -17,8 +18,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="bind address (default 127.0.0.1; VQSEG_HOST)")
     parser.add_argument("--port", type=int, help="port (default 8000; VQSEG_PORT)")
     parser.add_argument("--model", help="checkpoint (.pt) or ONNX file (default: the embedded model)")
-    parser.add_argument("--backend", choices=BACKENDS, help="inference backend (default: from the file)")
+    parser.add_argument("--backend", choices=BACKENDS,
+                        help="inference backend: auto (default; VQSEG_BACKEND), torch, onnx or openvino")
+    parser.add_argument("--threads", type=int, help="CPU threads of the inference runtime (default: torch's)")
     parser.add_argument("--device", help="auto | cpu | cuda[:N] (default auto)")
+    parser.add_argument("--sidecar", help="a foreign model's description (default: MODEL.vqseg.yaml next to it)")
+    parser.add_argument("--preset", help="a foreign model's classes: camvid11, cityscapes19, ade20k150")
+    parser.add_argument("--input-size", help="HEIGHTxWIDTH a foreign model takes (when its file does not fix it)")
+    parser.add_argument("--no-exit-on-error", dest="exit_on_error", action="store_false", default=None,
+                        help="keep serving (/readyz 503) when the model cannot load, instead of exiting 1")
     parser.add_argument("--mode", choices=("dnn", "bnn", "vqdnn", "vqbnn"), help="default stream mode (vqbnn)")
     parser.add_argument("--tau", type=float, help="importance time constant in seconds (default 1.25/15)")
     parser.add_argument("--window", type=int, help="K, predictions blended per frame (default 6)")
@@ -39,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {
         "host": args.host, "port": args.port, "model": args.model, "backend": args.backend, "device": args.device,
+        "threads": args.threads, "sidecar": args.sidecar, "preset": args.preset, "input_size": args.input_size,
+        "exit_on_error": args.exit_on_error,
         "mode": args.mode, "tau": args.tau, "window": args.window, "samples": args.samples,
         "max_streams": args.max_streams, "idle_timeout": args.idle_timeout, "max_batch": args.max_batch,
         "max_wait_ms": args.max_wait_ms, "cors_origins": args.cors_origins, "log_level": args.server_log_level,
@@ -58,6 +68,13 @@ def run(args: argparse.Namespace) -> int:
     if not model.is_file():
         print(f"vqseg serve: no model file at {model} (train one with 'vqseg train', or pass --model)")
         return 2
-    server = make_server(create_app(settings), settings)
+    app = create_app(settings)
+    server = make_server(app, settings)
+    runtime = app.state.runtime
+    if settings.exit_on_error:  # like Triton's --exit-on-error: a model that cannot load stops the server
+        runtime.on_load_failure = lambda reason: setattr(server, "should_exit", True)
     server.run()  # SIGTERM/SIGINT: graceful shutdown (server.serving.GracefulServer)
+    if settings.exit_on_error and runtime.worker.failure:
+        print(f"vqseg serve: {runtime.worker.failure}", file=sys.stderr)
+        return 1
     return 0

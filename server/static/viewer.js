@@ -64,6 +64,14 @@ function useModel(model) {
       return item;
     }),
   );
+  // a model's own class set: many classes (Cityscapes' 19, ADE20K's 150) take two columns and scroll
+  $("legend").classList.toggle("many", model.classes.length > 12);
+  // modes the model cannot serve (bnn/vqbnn without dropout) are shown but cannot be picked
+  const modes = model.capabilities?.modes;
+  for (const option of $("mode").options) {
+    option.disabled = Array.isArray(modes) && !modes.includes(option.value);
+    option.title = option.disabled ? model.capabilities.reason : "";
+  }
 }
 
 function showConfig(config) {

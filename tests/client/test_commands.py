@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -108,3 +109,37 @@ def test_bench_starts_the_server_and_the_bare_reference(tiny_checkpoint: Path, t
     assert reference["streams"] == 1 and reference["fps_total"] > 0 and reference["errors"] == []
     assert served["served_over_reference"] == pytest.approx(served["fps_total"] / reference["fps_total"])
     assert "Reference (benchmarks.bare_endpoint" in (out / "bench.md").read_text()
+
+
+@pytest.mark.slow
+def test_bench_backends_side_by_side_then_serves_the_fastest_pinned(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--backends``: one interleaved table, ratios over torch, then the fastest served (server on CPU 0,
+    this process, the client, on CPU 1)."""
+    monkeypatch.setenv("VQSEG_CACHE_DIR", str(tmp_path / "cache"))
+    affinity = os.sched_getaffinity(0)
+    out = tmp_path / "bench"
+    try:
+        code = main(["bench", "--quick", "--model", str(tiny_checkpoint), "--out", str(out), "--seconds", "1.5",
+                     "--warmup", "0.5", "--backends", "torch,onnx,openvino,int8", "--modes", "dnn,vqbnn",
+                     "--formats", "binary", "--streams", "1", "--skip-reference", "--threads", "1", "--pin"])
+    finally:
+        os.sched_setaffinity(0, affinity)
+    assert code == 0
+    report = json.loads((out / "bench.json").read_text())
+    backends = report["backends"]
+    assert backends["order"] == ["torch", "onnx", "openvino", "int8"]
+    assert all(set(row) == {"dnn", "vqbnn"} and min(row.values()) > 0 for row in backends["fps"].values())
+    assert backends["over_torch"]["torch"] == {"dnn": 1.0, "vqbnn": 1.0}
+    assert backends["over_torch"]["onnx"]["vqbnn"] == pytest.approx(
+        backends["fps"]["onnx"]["vqbnn"] / backends["fps"]["torch"]["vqbnn"])
+    assert backends["runs_on"]["int8"].startswith("openvino, int8")
+    fastest = backends["fastest"]
+    assert backends["fps"][fastest]["vqbnn"] == max(row["vqbnn"] for row in backends["fps"].values())
+    assert report["model"]["backend"] == fastest and report["model"]["fps"] == backends["fps"][fastest]
+    (level,) = report["server"]["levels"]
+    assert level["fps_total"] > 0 and level["served_over_raw"] > 0
+    assert report["server"]["backend"] == f"{'openvino' if fastest == 'int8' else fastest} (asked for)"
+    assert report["server"]["pinned"] == "server on CPU 0, client on CPU 1"
+    assert "| `int8` | openvino, int8," in (out / "bench.md").read_text()

@@ -100,7 +100,7 @@ def test_image_defaults_and_health_check() -> None:
     assert env["VQSEG_HOST"] == "0.0.0.0"
     assert final.last("EXPOSE").args.split() == [env["VQSEG_PORT"]]
     assert "VQSEG_MODEL" not in env, "unset VQSEG_MODEL = the embedded default model"
-    assert "VQSEG_BACKEND" not in env, "the backend follows the model file's type unless the user sets it"
+    assert "VQSEG_BACKEND" not in env, "backend auto (the fastest CPU runtime) unless the user sets it"
     assert env["PATH"].startswith("/opt/venv/bin:")
     assert exec_form(final.last("ENTRYPOINT")) == ["/usr/local/bin/vqseg-entrypoint"]
     assert image_file(dockerfile, "/usr/local/bin/vqseg-entrypoint") == REPO / "docker" / "entrypoint.sh"

@@ -128,7 +128,9 @@ def test_image_serves_a_mounted_onnx_model(docker: Docker, cpu_image: str, stree
         running = lambda: docker.inspect(name)["State"]["Running"]  # noqa: E731
         assert wait_http(f"{base}/readyz", START_TIMEOUT, alive=running) == 200, "never ready"
         model = json.loads(http(f"{base}/v1/model")[2])
-        assert model["backend"] == "onnx" and model["name"] == "tiny-eval", model
+        # backend auto: OpenVINO for an .onnx file on a CPU (the image ships every CPU runtime)
+        assert model["backend"] == "openvino" and model["name"] == "tiny-eval", model
+        assert model["backend_choice"].startswith("openvino (auto: cpu"), model
         status, _, body = http(f"{base}/v1/streams/onnx-1/frames", data=jpeg(1), headers={"Content-Type": "image/jpeg"},
                                timeout=60)
         assert status == 200, body[:500]
@@ -140,3 +142,20 @@ def test_image_refuses_a_model_that_is_not_mounted(docker: Docker, cpu_image: st
                         check=False, timeout=60)
     assert result.returncode == 78, result.stdout + result.stderr
     assert "/models/absent.pt is not a file" in result.stderr
+
+
+def test_image_runs_every_cpu_backend(docker: Docker, cpu_image: str) -> None:
+    """One image, every CPU runtime: torch, ONNX Runtime and OpenVINO each load the embedded model (the
+    ONNX ones through the export cache in the container's home) and keep their dropout masks live."""
+    script = (
+        "import torch\n"
+        "from models import load_segmenter\n"
+        "for name in ('torch', 'onnx', 'openvino'):\n"
+        "    seg = load_segmenter(None, 'cpu', name)\n"
+        "    x = torch.rand(1, 3, *seg.meta.input_size)\n"
+        "    print(name, seg.backend, not torch.equal(seg.predict(x, True), seg.predict(x, True)))\n"
+    )
+    result = docker.run("run", "--rm", "--network", "none", cpu_image, "python", "-c", script, check=False,
+                        timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stdout.split("\n")[-4:-1] == ["torch torch True", "onnx onnx True", "openvino openvino True"]

@@ -1,13 +1,12 @@
 """ONNX export and the ONNX Runtime backend: parity with torch, live dropout, metadata, loading, CLI.
 
-One tiny network (bayesian_unet width 4, 32x48) is exported once per exporter for the whole module:
-through the onnx backend's checkpoint cache (dynamo, the default exporter) and directly (torchscript).
+One tiny network (bayesian_unet width 4, 32x48) is exported once per exporter for the whole module
+(dynamo, the default exporter, and torchscript), and once through the onnx backend's checkpoint cache.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +20,14 @@ from torch import nn
 from models import CheckpointError, ModelMeta, Segmenter, create_model, load_segmenter, save_checkpoint
 from models.backend_onnx import OnnxSegmenter, load_onnx_segmenter
 from models.backend_torch import TorchSegmenter
-from models.onnx import export_module, export_onnx, read_onnx_info
+from models.onnx import export_onnx, read_onnx_info
 from models.onnx.graph import ProbabilityGraph
-from models.onnx.metadata import OnnxModelInfo, metadata_props
+from tests.models.mc_checks import (
+    assert_drop_rate_and_scaling,
+    assert_masks_live,
+    assert_mc_distribution_matches,
+    export_dropout_layer,
+)
 from vqseg.cli import main
 
 META = ModelMeta(
@@ -76,8 +80,13 @@ def cache_dir(workdir: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def dynamo_onnx(checkpoint: Path, cache_dir: Path) -> Path:
-    """Exported by the onnx backend itself from the ``.pt`` checkpoint (default exporter), then cached."""
+def dynamo_onnx(workdir: Path, model: nn.Module) -> Path:
+    return export_onnx((model, META), workdir / "tiny_dynamo.onnx").path
+
+
+@pytest.fixture(scope="module")
+def cached_onnx(checkpoint: Path, cache_dir: Path) -> Path:
+    """Exported by the onnx backend itself from the ``.pt`` checkpoint (the cache's exporter), then cached."""
     segmenter = load_segmenter(checkpoint, device="cpu", backend="onnx")
     assert isinstance(segmenter, OnnxSegmenter)
     assert segmenter.path.parent == cache_dir / "onnx"
@@ -117,55 +126,19 @@ def test_deterministic_parity_with_torch(onnx_path: Path, torch_segmenter: Torch
 
 def test_mc_passes_differ_per_call_and_per_frame(onnx_path: Path) -> None:
     segmenter = load_onnx_segmenter(onnx_path, device="cpu")
-    batch = segmenter.prepare([_frames(1)[0]] * 2)
-    first, second = segmenter.predict(batch, mc=True), segmenter.predict(batch, mc=True)
-    assert not torch.equal(first, second), "a fresh mask per call"
-    assert not torch.equal(first[0], first[1]), "a fresh mask per frame of a batch"
-    torch.testing.assert_close(first.sum(dim=1), torch.ones(2, 32, 48))
-    assert not torch.equal(first, segmenter.predict(batch, mc=False))
+    assert_masks_live(segmenter, _frames(1)[0])
 
 
 def test_mc_distribution_matches_torch(dynamo_onnx: Path, torch_segmenter: TorchSegmenter) -> None:
-    """Mean (and spread) of n MC samples per pixel agree with torch's within a 5-sigma bound."""
-    n = 200
     segmenter = load_onnx_segmenter(dynamo_onnx, device="cpu", seed=1)
-    batch = segmenter.prepare([_frames(1)[0]]).expand(n, -1, -1, -1).contiguous()
-    torch.manual_seed(1)
-    ours = segmenter.predict(batch, mc=True).double()
-    theirs = torch_segmenter.predict(batch, mc=True).double()
-    bound = 5 * torch.sqrt((ours.var(dim=0) + theirs.var(dim=0)) / n) + 1e-7
-    gap = (ours.mean(dim=0) - theirs.mean(dim=0)).abs()
-    assert theirs.std(dim=0).mean() > 1e-4, "the test network must react to dropout"
-    assert (gap <= bound).all(), f"worst gap {(gap / bound).max().item():.2f} bounds"
-    ratio = (ours.std(dim=0).mean() / theirs.std(dim=0).mean()).item()
-    assert 0.8 < ratio < 1.25, f"MC spread differs: onnx/torch std ratio {ratio:.3f}"
+    assert_mc_distribution_matches(segmenter, torch_segmenter, _frames(1)[0])
 
 
 @pytest.mark.parametrize(("layer", "channelwise"), [(nn.Dropout2d(0.3), True), (nn.Dropout(0.3), False)])
 def test_empirical_drop_rate_and_scaling(workdir: Path, layer: nn.Module, channelwise: bool) -> None:
     """A graph of one dropout layer on all-ones input keeps a 1-p fraction, scaled by 1/(1-p)."""
-    p = 0.3
-    graph = ProbabilityGraph(layer, stochastic=True, probabilities=False)
-    meta = ModelMeta(arch="dropout", class_names=("r", "g", "b"), palette=((0, 0, 0),) * 3, dropout=p)
-    info = OnnxModelInfo(meta=meta, stochastic=True, precision="fp32", dropout_layers=1)
-    path = workdir / f"dropout_{type(layer).__name__}.onnx"
-    export_module(graph, path, torch.ones(2, 3, 16, 16), metadata_props(info), exporter="torchscript")
-    segmenter = load_onnx_segmenter(path, device="cpu", seed=3)
-    ones = torch.ones(500, 3, 16, 16)
-    out = segmenter.predict(ones, mc=True)
-    assert torch.equal(segmenter.predict(ones, mc=False), ones)
-    values = out.unique()
-    assert len(values) == 2 and values[0] == 0 and math.isclose(values[1].item(), 1 / (1 - p), rel_tol=1e-6)
-    if channelwise:
-        planes = out.flatten(2)
-        assert torch.equal(planes.amin(dim=2), planes.amax(dim=2)), "whole channels are dropped"
-        kept = planes[:, :, 0] > 0
-    else:
-        kept = out > 0
-    n = kept.numel()
-    rate = kept.double().mean().item()
-    assert abs(rate - (1 - p)) < 5 * math.sqrt(p * (1 - p) / n), f"kept {rate:.4f} of {n}, expected {1 - p}"
-    assert not torch.equal(out, segmenter.predict(ones, mc=True))
+    path = export_dropout_layer(layer, 0.3, workdir / f"dropout_{type(layer).__name__}.onnx")
+    assert_drop_rate_and_scaling(load_onnx_segmenter(path, device="cpu", seed=3), 0.3, channelwise)
 
 
 # ---------------------------------------------------------------- files, metadata, loading
@@ -198,13 +171,13 @@ def test_public_interface_loads_onnx_files(dynamo_onnx: Path) -> None:
         load_segmenter(None, backend="torch", providers="cpu")
 
 
-def test_checkpoint_export_is_cached(checkpoint: Path, dynamo_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checkpoint_export_is_cached(checkpoint: Path, cached_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_export(*args: object, **kwargs: object) -> None:
         raise AssertionError("the cached export should have been reused")
 
     monkeypatch.setattr("models.onnx.cache.export_onnx", no_export)
     segmenter = load_segmenter(checkpoint, device="cpu", backend="onnx")
-    assert isinstance(segmenter, OnnxSegmenter) and segmenter.path == dynamo_onnx
+    assert isinstance(segmenter, OnnxSegmenter) and segmenter.path == cached_onnx
 
 
 def test_sessions_draw_their_own_masks_unless_seeded(torchscript_onnx: Path) -> None:
@@ -258,7 +231,7 @@ def test_foreign_and_broken_files_are_refused(workdir: Path) -> None:
     graph = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["x"], ["y"])], "g", [x], [x])
     foreign = workdir / "foreign.onnx"
     onnx.save(onnx.helper.make_model(graph), str(foreign))
-    with pytest.raises(CheckpointError, match="not a vqseg ONNX model"):
+    with pytest.raises(CheckpointError, match=r"not a vqseg model and has no sidecar: write foreign\.vqseg\.yaml"):
         load_segmenter(foreign)
 
 
