@@ -21,14 +21,15 @@ import onnx
 import openvino as ov
 import torch
 
-from models.backend_onnx import check_call, draws_fresh_masks, rate_feed, with_temperature
+from models.backend_onnx import check_call, draws_fresh_masks, with_temperature
 from models.meta import ModelMeta
 from models.onnx.cache import onnx_for_checkpoint
-from models.onnx.metadata import INPUT_IMAGE, INPUT_MC, INPUT_RATE, OnnxModelError, OnnxModelInfo, read_onnx_info
+from models.onnx.metadata import INPUT_IMAGE, INPUT_MC, OnnxModelError, OnnxModelInfo, read_onnx_info
 from models.preprocess import FramePreprocessor
 
 log = logging.getLogger(__name__)
 
+INPUT_RATE = "rate"  # the run-time dropout rate input of newer exports (absent from older files)
 RANDOM_OPS = ("RandomUniformLike", "RandomUniform", "RandomNormalLike", "RandomNormal")
 
 
@@ -49,7 +50,7 @@ class OpenVinoSegmenter:
         self.path = path
         self.threads = threads
         self.has_dropout = info.stochastic and info.meta.dropout > 0
-        self._has_rate = any(INPUT_RATE in port.get_names() for port in compiled.inputs)
+        self._has_rate = INPUT_RATE in {name for port in compiled.inputs for name in port.get_names()}
         self._request = compiled.create_infer_request()
         self._lock = threading.Lock()
         self._prepare = FramePreprocessor(info.meta, self.device)
@@ -65,9 +66,10 @@ class OpenVinoSegmenter:
         feeds: dict[str, np.ndarray] = {INPUT_IMAGE: batch.detach().to("cpu", torch.float32).contiguous().numpy()}
         if self.info.stochastic:
             feeds[INPUT_MC] = np.array(mc)
-            p = rate_feed(self.meta, self.path, self._has_rate, rate)
-            if self._has_rate:
-                feeds[INPUT_RATE] = p
+            if self._has_rate:  # a graph with a run-time dropout rate (default: the checkpoint's)
+                feeds[INPUT_RATE] = np.array(self.meta.dropout if rate is None else rate, dtype=np.float32)
+            elif rate is not None and rate != self.meta.dropout:
+                raise ValueError(f"{self.path.name} has no rate input: it samples only at rate {self.meta.dropout}")
         with self._lock:
             self._request.infer(feeds)
             probs = torch.from_numpy(self._request.get_output_tensor(0).data.copy())

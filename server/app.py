@@ -15,6 +15,7 @@ from server import (
     routes_frames,
     routes_health,
     routes_model,
+    routes_overlay,
     routes_segment,
     routes_streams,
     routes_subscribe,
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, load: SegmenterLoader | None = 
         )
     app.add_middleware(OriginGuard, allowed=runtime.settings.cors_origins)  # outermost: before CORS
     for module in (routes_health, routes_model, routes_segment, routes_frames, routes_streams, routes_ws,
-                   routes_subscribe, routes_events):
+                   routes_subscribe, routes_events, routes_overlay):
         app.include_router(module.router)
     if STATIC.is_dir():  # the web viewer, when it is there
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="viewer")

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from server.errors import InvalidParameters
-from streaming import MAP_NAMES, Mode, StreamConfig, parse_mode
+from streaming import MAP_NAMES, Mode, StreamConfig, stream_options
+from streaming.options import parse_options
 
 STATELESS_MODES = (Mode.DNN, Mode.BNN)
 FORMATS = ("json", "png", "binary")
@@ -17,45 +18,43 @@ BINARY_MAP_DTYPES = ("float16", "uint8")
 
 
 def config_fields() -> tuple[str, ...]:
-    """The names a client may change: every field of ``StreamConfig``."""
-    return tuple(f.name for f in dataclasses.fields(StreamConfig))
-
-
-def _coerce(name: str, value: Any) -> Any:
-    if name == "mode":
-        return parse_mode(str(value))
-    if name in ("window", "samples", "seed"):
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(f"{name} must be an integer")
-        return int(value)
-    if name in ("tau", "max_gap", "spatial_sigma"):
-        if isinstance(value, bool):
-            raise ValueError(f"{name} must be a number")
-        return float(value)
-    if name == "motion":
-        if isinstance(value, str):
-            if value.lower() not in ("true", "false", "1", "0"):
-                raise ValueError("motion must be true or false")
-            return value.lower() in ("true", "1")
-        return bool(value)
-    return value
+    """The names a client may change: the per-stream options (``streaming.stream_options``)."""
+    return tuple(o.name for o in stream_options())
 
 
 def config_changes(base: StreamConfig, values: Mapping[str, Any]) -> dict[str, Any]:
     """Validated changes to ``base`` from ``values`` (None values are ignored; unknown names are 422)."""
     known = config_fields()
-    changes: dict[str, Any] = {}
     try:
-        for name, value in values.items():
-            if value is None:
-                continue
-            if name not in known:
-                raise ValueError(f"unknown parameter {name!r}; known: {', '.join(known)}")
-            changes[name] = _coerce(name, value)
+        unknown = [name for name, value in values.items() if name not in known and value is not None]
+        if unknown:
+            raise ValueError(f"unknown parameter {unknown[0]!r}; known: {', '.join(known)}")
+        changes = parse_options(stream_options(), values)
         dataclasses.replace(base, **changes)
     except (ValueError, TypeError) as exc:
         raise InvalidParameters(str(exc)) from None
     return changes
+
+
+def query_options(query: Mapping[str, str], own: Iterable[str]) -> dict[str, str]:
+    """The per-stream options in a query string; a name that is neither an option nor one of the
+    route's ``own`` parameters (nor the API ``key``) is 422."""
+    known = set(config_fields())
+    allowed = known | set(own) | {"key"}
+    unknown = sorted(name for name in query if name not in allowed)
+    if unknown:
+        raise InvalidParameters(f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(allowed))}")
+    return {name: query[name] for name in query if name in known}
+
+
+def option_parameters() -> list[dict[str, Any]]:
+    """The per-stream options as OpenAPI query parameters (the routes read them from the query)."""
+    kinds = {bool: "boolean", int: "integer", float: "number"}
+    return [
+        {"name": o.name, "in": "query", "required": False, "description": f"{o.help} ({o.range_text})",
+         "schema": {"type": kinds.get(o.kind, "string")}}
+        for o in stream_options()
+    ]
 
 
 def parse_maps(value: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -90,6 +89,11 @@ def config_dict(config: StreamConfig) -> dict[str, Any]:
     out = dataclasses.asdict(config)
     out["mode"] = config.mode.value
     return out
+
+
+def options_info() -> list[dict[str, Any]]:
+    """Every per-stream option with its type, range, default and help (``GET /v1/model``)."""
+    return [o.describe() for o in stream_options()]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from server.deps import KeyOwner, ReadyRuntime, StreamId
 from server.errors import InvalidParameters
 from server.jobs import FrameJob, ReplySpec
-from server.params import config_changes, parse_format, parse_maps
+from server.params import config_changes, option_parameters, parse_format, parse_maps, query_options
 from server.replies import result_response
 from server.streams import check_owner
 from server.upload import FRAME_BODY_OPENAPI, read_frame
@@ -24,7 +24,7 @@ router = APIRouter(tags=["frames"])
 @router.post(
     "/v1/streams/{stream_id}/frames",
     summary="Segment the next frame of a stream (created on first use)",
-    openapi_extra=FRAME_BODY_OPENAPI,
+    openapi_extra={**FRAME_BODY_OPENAPI, "parameters": option_parameters()},
     responses={200: {"content": {"application/json": {}, "image/png": {}}, "description": "result (docs/protocol.md)"}},
 )
 async def post_frame(
@@ -32,14 +32,6 @@ async def post_frame(
     stream_id: StreamId,
     runtime: ReadyRuntime,
     owner: KeyOwner,
-    mode: Annotated[str | None, Query(description="dnn | bnn | vqdnn | vqbnn (stream default: vqbnn)")] = None,
-    tau: Annotated[float | None, Query(description="importance time constant, on `clock`")] = None,
-    clock: Annotated[str | None, Query(description="seconds | frames")] = None,
-    window: Annotated[int | None, Query(description="K, predictions blended (0 = incremental)")] = None,
-    samples: Annotated[int | None, Query(description="N for bnn")] = None,
-    max_gap: Annotated[float | None, Query(description="seconds after which the buffer restarts")] = None,
-    motion: Annotated[bool | None, Query(description="motion-aware smoothing (docs/motion.md)")] = None,
-    spatial_sigma: Annotated[float | None, Query(description="blur before blending, pixels (0 = off)")] = None,
     timestamp: Annotated[float | None, Query(description="capture time in seconds (default: arrival time)")] = None,
     maps: Annotated[str | None, Query(description="extra 16-bit maps, comma separated")] = None,
     format: Annotated[str, Query(description="json, or png: a colour overlay for people")] = "json",
@@ -48,10 +40,7 @@ async def post_frame(
     arrival = time.time()
     if timestamp is not None and not math.isfinite(timestamp):
         raise InvalidParameters("timestamp must be a finite number of seconds")
-    given = {
-        "mode": mode, "tau": tau, "clock": clock, "window": window, "samples": samples, "max_gap": max_gap,
-        "motion": motion, "spatial_sigma": spatial_sigma,
-    }
+    given = query_options(request.query_params, ("timestamp", "maps", "format"))  # per-stream options
     changes = config_changes(runtime.settings.stream_defaults(), given)
     extra, fmt = parse_maps(maps), parse_format(format)
     existing = runtime.directory.find(stream_id)

@@ -7,7 +7,7 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from server.deps import ExistingStream, KeyOwner, ReadyRuntime
 from server.fanout import End
@@ -15,14 +15,14 @@ from server.ingest import SourceIngest
 from server.params import config_changes
 from server.runtime import Runtime
 from server.streams import StreamEntry, check_owner
-from streaming import STREAM_ID_PATTERN
+from streaming import STREAM_ID_PATTERN, stream_options
 from synthetic import parse_synthetic_uri
 from vqseg_client.sources import FrameSource, SourceError, open_source
 
 router = APIRouter(tags=["streams"])
 
 
-class PullRequest(BaseModel):
+class _PullSource(BaseModel):
     """A source the server reads itself; stream settings are optional."""
 
     model_config = ConfigDict(extra="forbid")
@@ -33,14 +33,13 @@ class PullRequest(BaseModel):
     )
     stream_id: str | None = Field(None, pattern=STREAM_ID_PATTERN.pattern, description="default: generated")
     loop: bool = Field(False, description="restart files and finite scenes at their end")
-    mode: str | None = None
-    tau: float | None = None
-    clock: str | None = None
-    window: int | None = None
-    samples: int | None = None
-    max_gap: float | None = None
-    motion: bool | None = None
-    spatial_sigma: float | None = None
+
+
+# the per-stream options (streaming.stream_options), each optional: JSON as it comes, checked by config_changes
+PullRequest = create_model(
+    "PullRequest", __base__=_PullSource,
+    **{o.name: (Any, Field(None, description=f"{o.help} ({o.range_text})")) for o in stream_options()},
+)
 
 
 @router.get("/v1/streams", summary="All live streams")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, WebSocket
 
 from server.auth import check_key, presented_key
 from server.errors import Overloaded, describe
-from server.params import config_changes, config_fields, parse_maps, parse_wire
+from server.params import config_changes, parse_maps, parse_wire, query_options
 from server.runtime import Runtime
 from server.ws_push import PushConnection
 
@@ -31,7 +31,7 @@ async def push_stream(ws: WebSocket, stream_id: str) -> None:
         owner = check_key(runtime.keys, presented_key(ws.headers, ws.query_params))
         runtime.require_ready()
         query = ws.query_params
-        given = {name: query[name] for name in config_fields() if name in query}
+        given = query_options(query, ("maps", "protocol", "size", "map_dtype"))  # per-stream options
         changes = config_changes(runtime.settings.stream_defaults(), given)
         maps = parse_maps(query.get("maps"))
         wire = parse_wire(query)

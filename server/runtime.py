@@ -25,13 +25,14 @@ from server.events.service import EventService
 from server.frame_budget import Admission, ByteBudget
 from server.jobs import FrameJob, FrameResult
 from server.metrics import ServiceMetrics
-from server.params import config_dict
+from server.overlay import OverlayHub
+from server.params import config_dict, options_info
 from server.settings import Settings
 from server.stream_budget import StreamBudget
-from server.streams import StreamDirectory, StreamEntry
+from server.streams import SessionShape, StreamDirectory, StreamEntry
 from server.taps import FrameTaps
 from server.worker import InferenceWorker, WorkerLimits
-from streaming import MAP_NAMES, Mode, SessionRegistry
+from streaming import MAP_NAMES, Mode
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,9 @@ class Runtime:
         self.closing = False
         self.started_at = time.time()
         self.events = EventService(settings, self.metrics.registry, self._find_stream)
-        self.worker.taps = FrameTaps()
+        self.overlays = OverlayHub(settings.max_overlay_viewers, settings.max_overlay_viewers_per_stream,
+                                   self.events.metrics.overlay_viewers.set)
+        self.worker.taps = FrameTaps([self.overlays])
         self._bind_metrics()
 
     def _load_model(self) -> Segmenter:
@@ -80,6 +83,7 @@ class Runtime:
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.events.start(self.loop)
+        self.overlays.loop = self.loop
         self.worker.start()
         self._tasks.append(asyncio.create_task(self._evict_forever(), name="vqseg-evict"))
 
@@ -150,19 +154,18 @@ class Runtime:
             log.error("inference worker: %s", reason)
 
     def _on_model_ready(self, segmenter: Segmenter) -> None:  # worker thread, before ready is set
-        self.budget.bind(segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
-                         lambda: registry.buffer_bytes(), self.capabilities)
-        registry = SessionRegistry(
-            segmenter.meta.num_classes, segmenter.meta.input_size, segmenter.device,
-            max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
-            default_config=self.settings.stream_defaults(),
-        )
+        meta = segmenter.meta
         self._directory = StreamDirectory(
-            registry, self.settings.subscriber_queue, self.settings.max_streams_per_key,
+            SessionShape(meta.num_classes, meta.input_size, segmenter.device), self.settings.stream_defaults(),
+            max_streams=self.settings.max_streams, idle_timeout=self.settings.idle_timeout,
+            subscriber_queue=self.settings.subscriber_queue, max_per_key=self.settings.max_streams_per_key,
             on_subscriber_drop=lambda n: self.metrics.count_dropped("subscriber", n),
             check_config=self.budget.check_new,
         )
-        monitor = self.events.on_model_ready(segmenter.meta.class_names, segmenter.meta.palette)
+        self.budget.bind(meta.num_classes, meta.input_size, segmenter.device, self._directory.buffer_bytes,
+                         self.capabilities)
+        self.overlays.palette = meta.palette
+        monitor = self.events.on_model_ready(meta.class_names, meta.palette)
         assert self.worker.taps is not None
         self.worker.taps.taps.append(monitor)
 
@@ -242,6 +245,7 @@ class Runtime:
             "source": {k: v for k, v in meta.arch_options.items() if k in ("format", "sidecar", "output", "layout")},
             "maps": list(MAP_NAMES),
             "defaults": config_dict(self.settings.stream_defaults()),
+            "options": options_info(),
         }
 
     def _find_stream(self, stream_id: str) -> StreamEntry | None:
@@ -253,7 +257,7 @@ class Runtime:
         live.queue_depth = lambda: self.worker.depth
         live.active_streams = lambda: len(self._directory) if self._directory is not None else 0
         live.subscribers = lambda: self._directory.subscriber_count() if self._directory is not None else 0
-        live.buffer_bytes = lambda: self._directory.registry.buffer_bytes() if self._directory is not None else 0
+        live.buffer_bytes = lambda: self._directory.buffer_bytes() if self._directory is not None else 0
         live.streams = lambda: self._directory.gauges() if self._directory is not None else []
         live.gpu_memory = _gpu_memory
 

@@ -9,19 +9,30 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, create_model, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from server.events.settings import EventSettings
 from server.source_policy import SourcePolicy
-from streaming import Mode, StreamConfig
+from streaming import StreamConfig, stream_options
 
 MiB = 1024 * 1024
 
 
-class Settings(EventSettings):
+def _stream_defaults_model() -> type[BaseModel]:
+    """The per-stream options as settings fields (the defaults of new streams; ``VQSEG_TAU``...),
+    derived from ``StreamConfig``'s declarations; values are checked by ``StreamConfig`` itself."""
+    fields: dict[str, Any] = {
+        o.name: ((o.kind | None) if o.optional else o.kind, Field(o.default, description=o.help))
+        for o in stream_options()
+    }
+    return create_model("StreamDefaults", **fields)
+
+
+class Settings(EventSettings, _stream_defaults_model()):  # type: ignore[misc]
     """Everything ``vqseg serve`` can be told; each field is also ``VQSEG_<NAME>`` (the event settings:
-    ``server.events.settings``)."""
+    ``server.events.settings``). The per-stream options (``mode``, ``tau``, ... :
+    ``streaming.stream_options()``) come in as the defaults of new streams."""
 
     model_config = SettingsConfigDict(env_prefix="VQSEG_", extra="ignore", validate_default=True)
 
@@ -37,13 +48,6 @@ class Settings(EventSettings):
     preset: str | None = Field(None, description="a foreign model's class set (camvid11, cityscapes19, ade20k150)")
     input_size: str | None = Field(None, description="HEIGHTxWIDTH a foreign model takes (if its file does not)")
     exit_on_error: bool = Field(True, description="a model that cannot load stops the server (else /readyz stays 503)")
-
-    mode: Mode = Mode.VQBNN
-    tau: float = Field(1.25 / 15.0, gt=0, le=3600, description="importance time constant (on `clock`)")
-    clock: Literal["seconds", "frames"] = "seconds"
-    window: int = Field(6, ge=0, le=64, description="K: predictions blended incl. the current one")
-    samples: int = Field(30, ge=1, le=256, description="N forward passes per frame in bnn")
-    max_gap: float = Field(2.0, gt=0, description="seconds without frames after which a buffer restarts")
 
     max_streams: int = Field(64, ge=1)
     max_streams_per_key: int = Field(0, ge=0, description="0 = no per-key limit")
@@ -116,10 +120,7 @@ class Settings(EventSettings):
         return {k: v for k, v in (("preset", self.preset), ("input_size", self.input_size)) if v}
 
     def stream_defaults(self) -> StreamConfig:
-        return StreamConfig(
-            mode=self.mode, tau=self.tau, clock=self.clock, window=self.window, samples=self.samples,
-            max_gap=self.max_gap,
-        )
+        return StreamConfig(**{o.name: getattr(self, o.name) for o in stream_options()})
 
     def api_keys(self) -> list[str]:
         if self.api_key is None:

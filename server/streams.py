@@ -1,19 +1,20 @@
-"""The server's view of its streams: each session plus who feeds it (push clients or a pulled source),
-its watchers, and its latest uncertainty summary. Lives on the event loop.
-
-Sessions themselves (ring buffers on the device) live in ``streaming.SessionRegistry``; this directory
-creates and removes them together with the rest, so the two never disagree.
+"""The one registry of live streams: each stream's session (its ring buffer on the device), who feeds
+it (push clients or a pulled source), its watchers and its latest uncertainty summary. At most
+``max_streams`` live at once; push streams idle longer than ``idle_timeout`` are evicted. Lives on
+the event loop (``buffer_bytes`` may be read from the worker thread).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+import torch
 
 from server.errors import Forbidden, InvalidParameters, KeyStreamLimit, StreamExists
 from server.fanout import End, Fanout
@@ -21,7 +22,7 @@ from server.jobs import FrameResult
 from server.metrics import StreamGauge
 from server.params import config_dict
 from server.source_policy import redact
-from streaming import SessionRegistry, StreamConfig, StreamSession, UnknownStreamError
+from streaming import StreamConfig, StreamSession, TooManyStreamsError, UnknownStreamError, validate_stream_id
 
 log = logging.getLogger(__name__)
 
@@ -97,21 +98,39 @@ def check_owner(entry: StreamEntry, owner: int | None) -> None:
         raise Forbidden(f"stream {entry.stream_id!r} belongs to another API key")
 
 
+@dataclass(frozen=True)
+class SessionShape:
+    """What a new stream's session is made with: the model's classes and output size, its device."""
+
+    num_classes: int
+    size: tuple[int, int]
+    device: torch.device
+
+
 class StreamDirectory:
     def __init__(
         self,
-        registry: SessionRegistry,
+        shape: SessionShape,
+        default_config: StreamConfig,
+        max_streams: int = 64,
+        idle_timeout: float = 300.0,
         subscriber_queue: int = 8,
         max_per_key: int = 0,
         on_subscriber_drop: Callable[[int], None] | None = None,
         check_config: Callable[[StreamConfig], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.registry = registry
+        self.shape = shape
+        self.default_config = default_config
+        self.max_streams = max_streams
+        self.idle_timeout = idle_timeout
         self.subscriber_queue = subscriber_queue
         self.max_per_key = max_per_key
         self._on_drop = on_subscriber_drop
         self._check_config = check_config
+        self._clock = clock
         self._entries: dict[str, StreamEntry] = {}
+        self.evicted = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -139,7 +158,7 @@ class StreamDirectory:
         """The stream's entry, created with the default config plus ``changes`` if it is new.
 
         ``exclusive``: an existing stream is an error (409). Raises ``TooManyStreamsError`` (503) at
-        ``max_streams`` and ``KeyStreamLimit`` (429) at ``max_streams_per_key``.
+        ``max_streams``, ``KeyStreamLimit`` (429) at ``max_streams_per_key`` and 422 for a bad id.
         """
         entry = self._entries.get(stream_id)
         if entry is not None:
@@ -147,17 +166,23 @@ class StreamDirectory:
                 raise StreamExists(f"stream {stream_id!r} already exists")
             check_owner(entry, owner)
             return entry, False
+        try:
+            validate_stream_id(stream_id)
+        except ValueError as exc:
+            raise InvalidParameters(str(exc)) from None
+        if len(self._entries) >= self.max_streams:
+            raise TooManyStreamsError(
+                f"stream limit reached ({self.max_streams} live streams); close one or retry later"
+            )
         if self.max_per_key and owner is not None:
             owned = sum(1 for e in self._entries.values() if e.owner == owner)
             if owned >= self.max_per_key:
                 raise KeyStreamLimit(f"this API key already has {owned} streams (max_streams_per_key)")
-        config = dataclasses.replace(self.registry.default_config, **changes) if changes else None
+        config = dataclasses.replace(self.default_config, **changes) if changes else self.default_config
         if self._check_config is not None:  # max_samples and the buffer budget
-            self._check_config(config or self.registry.default_config)
-        try:
-            session, _ = self.registry.get_or_create(stream_id, config)
-        except ValueError as exc:  # an invalid stream id
-            raise InvalidParameters(str(exc)) from None
+            self._check_config(config)
+        shape = self.shape
+        session = StreamSession(stream_id, config, shape.num_classes, shape.size, shape.device)
         entry = StreamEntry(stream_id, session, kind, owner, Fanout(self.subscriber_queue, self._on_drop))
         self._entries[stream_id] = entry
         return entry, True
@@ -166,8 +191,6 @@ class StreamDirectory:
         """Forget the stream: free its session, stop its source, end its watchers and close its sockets."""
         entry = self.get(stream_id)
         self._forget(entry, reason)
-        with contextlib.suppress(UnknownStreamError):
-            self.registry.remove(stream_id)
         return entry
 
     def _forget(self, entry: StreamEntry, reason: str) -> None:
@@ -178,23 +201,24 @@ class StreamDirectory:
         for conn in list(entry.connections):
             conn.request_close(1000, reason)
 
-    def evict_idle(self) -> list[str]:
+    def evict_idle(self, now: float | None = None) -> list[str]:
         """Remove push streams idle past the timeout that no open WebSocket feeds, and finished pulls."""
-
-        def keep(stream_id: str) -> bool:
-            entry = self._entries.get(stream_id)
-            if entry is None:
-                return False
-            return bool(entry.connections) or (entry.ingest is not None and entry.ingest.running)
-
-        evicted = self.registry.evict_idle(keep=keep)
+        now = self._clock() if now is None else now
+        evicted = [
+            e.stream_id for e in list(self._entries.values())
+            if e.session.idle_seconds(now) > self.idle_timeout
+            and not (e.connections or (e.ingest is not None and e.ingest.running))
+        ]
         for stream_id in evicted:
-            entry = self._entries.get(stream_id)
-            if entry is not None:
-                self._forget(entry, "idle timeout")
+            self._forget(self._entries[stream_id], "idle timeout")
+        self.evicted += len(evicted)
         if evicted:
             log.info("evicted %d idle stream(s): %s", len(evicted), ", ".join(evicted))
         return evicted
+
+    def buffer_bytes(self) -> int:
+        """All streams' ring buffers (a snapshot: the worker thread reads it for the memory budget)."""
+        return sum(e.session.buffer_bytes for e in list(self._entries.values()))
 
     def deliver(self, result: FrameResult) -> None:
         """A processed frame of a stream: remember its summary and send it to the watchers."""
@@ -215,9 +239,6 @@ class StreamDirectory:
 
     def subscriber_count(self) -> int:
         return sum(len(e.hub) for e in self._entries.values())
-
-    def ingests(self) -> list[Ingest]:
-        return [e.ingest for e in self._entries.values() if e.ingest is not None]
 
     def close_all(self, code: int, reason: str) -> None:
         for entry in self._entries.values():

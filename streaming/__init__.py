@@ -9,13 +9,14 @@ from streaming.errors import (
     UnknownStreamError,
 )
 from streaming.importance import Clock, Importance
-from streaming.modes import Mode, StreamConfig, parse_mode
+from streaming.modes import Mode, StreamConfig, parse_mode, stream_options
 from streaming.motion import MotionOptions, MotionSmoother
+from streaming.options import StreamOption
 from streaming.pipeline import StreamPipeline
-from streaming.registry import STREAM_ID_PATTERN, SessionRegistry, validate_stream_id
 from streaming.session import StreamSession
 from streaming.smoothing import TemporalSmoother
 from streaming.spatial import GaussianBlur
+from streaming.stream_ids import STREAM_ID_PATTERN, validate_stream_id
 from streaming.uncertainty import MAP_NAMES, UncertaintyMaps, entropy, single_maps, uncertainty_maps
 from streaming.variants import apply_variant, parse_variants, resolve_variant, variant_name
 
@@ -32,9 +33,9 @@ __all__ = [
     "Mode",
     "MotionOptions",
     "MotionSmoother",
-    "SessionRegistry",
     "StreamConfig",
     "StreamFrame",
+    "StreamOption",
     "StreamPipeline",
     "StreamSession",
     "StreamingError",
@@ -49,6 +50,7 @@ __all__ = [
     "predict_batch",
     "resolve_variant",
     "single_maps",
+    "stream_options",
     "uncertainty_maps",
     "validate_stream_id",
     "variant_name",

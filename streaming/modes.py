@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from streaming.options import StreamOption, option, options_of, validate_options
+
 
 class Mode(StrEnum):
     DNN = "dnn"  # dropout off, one pass, no smoothing
@@ -32,7 +34,9 @@ def parse_mode(value: str) -> Mode:
 
 @dataclass(frozen=True)
 class StreamConfig:
-    """Per-stream inference settings.
+    """Per-stream inference settings: each field is one per-stream option (``streaming.options``),
+    declared here once with its default, range and help; parsing, flags, settings and docs derive
+    from these entries.
 
     ``tau`` is the importance time constant on ``clock`` (seconds or frames); ``window`` is K, the
     number of predictions blended including the current one (0 = unbounded incremental form);
@@ -46,30 +50,26 @@ class StreamConfig:
     from (seed, i), so the same frames give the same results in the server and in ``vqseg eval``.
     """
 
-    mode: Mode = Mode.VQBNN
-    tau: float = 1.25 / 15.0
-    clock: str = "seconds"
-    window: int = 6
-    samples: int = 30
-    max_gap: float = 2.0
-    motion: bool = False
-    spatial_sigma: float = 0.0
-    seed: int | None = None
+    mode: Mode = option(Mode.VQBNN, "inference mode (docs/method.md)", choices=[m.value for m in Mode])
+    tau: float = option(1.25 / 15.0, "importance time constant, on `clock`", low=0, low_open=True, high=3600)
+    clock: str = option("seconds", "what `tau` counts: `frames` = the paper's frame-index weights",
+                        choices=("seconds", "frames"))
+    window: int = option(6, "K, predictions blended incl. the current one (0 = unbounded incremental form)",
+                         low=0, high=64)
+    samples: int = option(30, "N, forward passes per frame in `bnn`", low=1, high=256)
+    max_gap: float = option(2.0, "seconds without frames after which the buffer restarts", low=0, low_open=True)
+    motion: bool = option(False, "motion-aware smoothing: buffered predictions aligned by optical flow "
+                          "(docs/motion.md)")
+    spatial_sigma: float = option(0.0, "Gaussian blur (pixels at network resolution) of each prediction "
+                                  "before the blend (0 = off)", low=0, high=16)
+    seed: int | None = option(None, "seeds the stream's dropout masks (frame i's from seed and i; torch "
+                              "backend): the same frames give what `vqseg eval` gives with that seed",
+                              low=0, high=2**31 - 1)
 
     def __post_init__(self) -> None:
-        if not 0 < self.tau <= 3600:
-            raise ValueError(f"tau must be in (0, 3600], got {self.tau}")
-        if self.clock not in ("seconds", "frames"):
-            raise ValueError(f"clock must be 'seconds' or 'frames', got {self.clock!r}")
-        if not 0 <= self.window <= 64:
-            raise ValueError(f"window K must be in [0, 64] (0 = incremental), got {self.window}")
-        if not 1 <= self.samples <= 256:
-            raise ValueError(f"samples must be in [1, 256], got {self.samples}")
-        if not self.max_gap > 0:
-            raise ValueError(f"max_gap must be > 0 seconds, got {self.max_gap}")
-        if not isinstance(self.motion, bool):
-            raise ValueError(f"motion must be true or false, got {self.motion!r}")
-        if not 0.0 <= self.spatial_sigma <= 16.0:
-            raise ValueError(f"spatial_sigma must be in [0, 16] pixels (0 = off), got {self.spatial_sigma}")
-        if self.seed is not None and (isinstance(self.seed, bool) or not 0 <= self.seed < 2**31):
-            raise ValueError(f"seed must be an integer in [0, 2^31) or absent, got {self.seed!r}")
+        validate_options(self)
+
+
+def stream_options() -> tuple[StreamOption, ...]:
+    """The per-stream options, in declaration order."""
+    return options_of(StreamConfig)

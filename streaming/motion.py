@@ -22,45 +22,17 @@ has cut: the buffer resets by itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol
-
 import numpy as np
 import torch
-from torch.nn import functional as F
 
-from streaming.errors import MissingImageError
-from streaming.flow import FlowEstimator, FlowOptions, FrameMotion, GreyFrame
+from streaming.flow import FrameMotion, GreyFrame
 from streaming.importance import Clock, Importance, LastFrame
+from streaming.motion_options import MotionEstimator, MotionOptions
+from streaming.motion_step import FollowsMotion, MotionStep
 from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
-from streaming.warp import Warper, upsample
 
 
-@dataclass(frozen=True)
-class MotionOptions:
-    """``similarity_sigma`` in normalised grey units (0 = no similarity weight); ``cut_threshold`` is the
-    matched fraction of pixels below which the buffer resets (0 = never)."""
-
-    flow: FlowOptions = field(default_factory=FlowOptions)
-    similarity_sigma: float = 0.4
-    cut_threshold: float = 0.3
-
-    def __post_init__(self) -> None:
-        if self.similarity_sigma < 0:
-            raise ValueError(f"similarity_sigma must be >= 0, got {self.similarity_sigma}")
-        if not 0 <= self.cut_threshold < 1:
-            raise ValueError(f"cut_threshold must be in [0, 1), got {self.cut_threshold}")
-
-
-class MotionEstimator(Protocol):
-    """What the smoother needs from a flow estimator (``FlowEstimator``; tests pass exact fakes)."""
-
-    def grey(self, image: np.ndarray) -> GreyFrame: ...
-
-    def motion(self, previous: GreyFrame, current: GreyFrame) -> FrameMotion: ...
-
-
-class MotionSmoother:
+class MotionSmoother(FollowsMotion):
     """A K-slot buffer whose members are aligned to the current frame before blending; on ``device``.
 
     Holds per slot ``(C + 2, h, w)`` values (probabilities, entropy, normalised grey) in ``dtype``,
@@ -86,8 +58,7 @@ class MotionSmoother:
         self.device = device
         self.size = size
         self.num_classes = num_classes
-        self.estimator: MotionEstimator = estimator or FlowEstimator(size, self.options.flow)
-        self._warper = Warper(size, device)
+        self._motion = MotionStep(size, device, self.options, estimator)
         self._slots = torch.zeros((capacity, num_classes + 2, *size), device=device, dtype=dtype)
         self._flows = torch.zeros((capacity, 2, *size), device=device, dtype=torch.float32)
         self._validity = torch.zeros((capacity, *size), device=device, dtype=torch.float32)
@@ -96,10 +67,7 @@ class MotionSmoother:
         self._indices = [0] * capacity
         self._valid = [False] * capacity
         self._next = 0
-        self._previous: GreyFrame | None = None
         self._last = LastFrame()
-        self.last_cut = False
-        self.cuts = 0
 
     def __len__(self) -> int:
         return sum(self._valid)
@@ -111,7 +79,7 @@ class MotionSmoother:
     def reset(self) -> None:
         self._valid = [False] * self.capacity
         self._next = 0
-        self._previous = None
+        self._motion.reset()
         self._last.clear()
 
     def push(
@@ -123,21 +91,14 @@ class MotionSmoother:
         image: np.ndarray | None = None,
     ) -> UncertaintyMaps:
         """Align the buffer to ``image``'s frame, add ``probs`` ``(C, h, w)``, return the blended maps."""
-        if image is None:
-            raise MissingImageError("motion-aware smoothing needs the frame image with every prediction")
         if self._last.went_back(timestamp, frame_index):
             self.reset()
-        grey = self.estimator.grey(image)
-        self.last_cut = False
-        if self._previous is not None and len(self) > 0:
-            motion = self.estimator.motion(self._previous, grey)
-            if motion.matched < self.options.cut_threshold:
-                self.reset()
-                self.last_cut = True
-                self.cuts += 1
-            else:
-                self._follow(motion)
-        self._previous = grey
+        grey, motion = self._motion.advance(image, len(self) > 0)
+        if self._motion.last_cut:
+            self._valid = [False] * self.capacity
+            self._next = 0
+        elif motion is not None:
+            self._follow(motion)
         self._last.set(timestamp, frame_index)
         slot = self._store(probs, member_entropy, grey, timestamp, frame_index)
         return self._blend(slot, timestamp, frame_index)
@@ -152,10 +113,9 @@ class MotionSmoother:
 
     def _follow(self, motion: FrameMotion) -> None:
         """Compose every slot's flow with this frame's step to the previous frame."""
-        step = upsample(torch.from_numpy(motion.flow).unsqueeze(0).to(self.device), self.size)
-        valid = upsample(torch.from_numpy(motion.valid)[None, None].to(self.device), self.size)[:, 0]
-        self._warper.compose(step, self._flows, self._validity)
-        self._validity.mul_(valid.clamp_(0.0, 1.0)).mul_(self._warper.in_view(step))
+        step, valid = self._motion.step(motion)
+        self._motion.warper.compose(step, self._flows, self._validity)
+        self._validity.mul_(valid)
 
     def _store(
         self,
@@ -185,13 +145,12 @@ class MotionSmoother:
             return uncertainty_maps(current[:c].float(), current[c].float())
         pi_host = self.weights(timestamp, frame_index)
         pi = pi_host.to(self.device, torch.float32)
-        warped = self._warper.warp(self._slots, self._flows)  # (K, C + 2, h, w), float32
+        warped = self._motion.warper.warp(self._slots, self._flows)  # (K, C + 2, h, w), float32
         warped[slot].copy_(current)  # the current frame is used exactly as predicted
         weights = self._validity * pi.view(-1, 1, 1)
-        if self.options.similarity_sigma > 0:
-            residual = (warped[:, c + 1] - current[c + 1].float()).abs_().unsqueeze(1)
-            residual = F.avg_pool2d(residual, 3, stride=1, padding=1, count_include_pad=False)[:, 0]
-            weights.mul_(torch.exp_(residual.div_(self.options.similarity_sigma).square_().mul_(-0.5)))
+        similarity = self._motion.similarity(warped[:, c + 1], current[c + 1].float())
+        if similarity is not None:
+            weights.mul_(similarity)
         weights[slot].fill_(float(pi_host[slot]))
         self._sums.zero_()
         for k in range(self.capacity):

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
-from streaming.errors import MissingImageError
-from streaming.flow import FlowEstimator, FrameMotion, GreyFrame
+from streaming.flow import FrameMotion
 from streaming.importance import Importance, LastFrame
-from streaming.motion import MotionEstimator, MotionOptions
+from streaming.motion_options import MotionEstimator, MotionOptions
+from streaming.motion_step import FollowsMotion, MotionStep
 from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
-from streaming.warp import Warper, upsample
 
 
-class RunningMotionSmoother:
+class RunningMotionSmoother(FollowsMotion):
     """Running, motion-compensated weighted sums for one stream, on ``device`` (float32)."""
 
     capacity = 0
@@ -45,15 +43,11 @@ class RunningMotionSmoother:
         self.device = device
         self.size = size
         self.num_classes = num_classes
-        self.estimator: MotionEstimator = estimator or FlowEstimator(size, self.options.flow)
-        self._warper = Warper(size, device)
+        self._motion = MotionStep(size, device, self.options, estimator)
         # Σ w p (C), Σ w H, Σ w, and the previous frame's normalised grey: warped together
         self._state = torch.zeros((1, num_classes + 3, *size), device=device, dtype=torch.float32)
         self._count = 0
-        self._previous: GreyFrame | None = None
         self._last = LastFrame()
-        self.last_cut = False
-        self.cuts = 0
 
     def __len__(self) -> int:
         return self._count
@@ -64,7 +58,7 @@ class RunningMotionSmoother:
 
     def reset(self) -> None:
         self._count = 0
-        self._previous = None
+        self._motion.reset()
         self._last.clear()
 
     def push(
@@ -75,33 +69,22 @@ class RunningMotionSmoother:
         member_entropy: torch.Tensor | None = None,
         image: np.ndarray | None = None,
     ) -> UncertaintyMaps:
-        if image is None:
-            raise MissingImageError("motion-aware smoothing needs the frame image with every prediction")
         if self._last.went_back(timestamp, frame_index):
             self.reset()
-        grey = self.estimator.grey(image)
+        grey, motion = self._motion.advance(image, self._count > 0)
         grey_now = torch.from_numpy(grey.normalised).to(self.device)
         c = self.num_classes
         state = self._state
-        self.last_cut = False
-        carried = False
-        if self._previous is not None and self._count > 0:
-            motion = self.estimator.motion(self._previous, grey)
-            if motion.matched < self.options.cut_threshold:
-                self.reset()
-                self.last_cut = True
-                self.cuts += 1
-            else:
-                self._carry(motion, grey_now, self._decay(timestamp, frame_index))
-                carried = True
-        if not carried:
+        if motion is not None:
+            self._carry(motion, grey_now, self._last.decay(timestamp, frame_index, self.importance))
+        else:  # the first frame, after a reset, or a scene cut: the sums start here
+            self._count = 0
             state.zero_()
         member = entropy(probs, dim=0) if member_entropy is None else member_entropy
         state[0, :c].add_(probs.float())
         state[0, c].add_(member.float())
         state[0, c + 1].add_(1.0)
         state[0, c + 2].copy_(grey_now)
-        self._previous = grey
         self._count += 1
         self._last.set(timestamp, frame_index)
         inv = state[0, c + 1].reciprocal()
@@ -110,15 +93,11 @@ class RunningMotionSmoother:
     def _carry(self, motion: FrameMotion, grey_now: torch.Tensor, decay: float) -> None:
         """Warp the running sums into the current frame and weight them by decay, validity, similarity."""
         c = self.num_classes
-        step = upsample(torch.from_numpy(motion.flow).unsqueeze(0).to(self.device), self.size)
-        valid = upsample(torch.from_numpy(motion.valid)[None, None].to(self.device), self.size)[:, 0]
-        moved = self._warper.warp(self._state, step)
-        factor = valid.clamp_(0.0, 1.0).mul_(self._warper.in_view(step)).mul_(decay)
-        if self.options.similarity_sigma > 0:
-            residual = (moved[:, c + 2] - grey_now).abs_().unsqueeze(1)
-            residual = F.avg_pool2d(residual, 3, stride=1, padding=1, count_include_pad=False)[:, 0]
-            factor.mul_(torch.exp_(residual.div_(self.options.similarity_sigma).square_().mul_(-0.5)))
+        step, valid = self._motion.step(motion)
+        moved = self._motion.warper.warp(self._state, step)
+        factor = valid.mul_(decay)
+        similarity = self._motion.similarity(moved[:, c + 2], grey_now)
+        if similarity is not None:
+            factor.mul_(similarity)
         torch.mul(moved[:, : c + 2], factor.unsqueeze(1), out=self._state[:, : c + 2])
 
-    def _decay(self, timestamp: float, frame_index: int) -> float:
-        return self._last.decay(timestamp, frame_index, self.importance)

@@ -12,7 +12,7 @@ from streaming.importance import Clock, Importance
 from streaming.modes import Mode, StreamConfig
 from streaming.motion import MotionSmoother
 from streaming.motion_running import RunningMotionSmoother
-from streaming.smoothing import TemporalSmoother
+from streaming.smoothing import Smoother, TemporalSmoother
 from streaming.spatial import GaussianBlur
 from streaming.uncertainty import UncertaintyMaps, single_maps
 
@@ -32,7 +32,7 @@ class StreamSession:
 
     ``consume`` takes the stream's next prediction (from one forward pass, or the mean of N for bnn)
     and returns the frame's maps. It resets the buffer after a gap longer than ``max_gap`` seconds.
-    Not thread-safe on its own: the registry hands a session to one worker at a time.
+    Not thread-safe on its own: the server's inference thread is the only one that runs a session's frames.
     """
 
     def __init__(
@@ -57,7 +57,7 @@ class StreamSession:
         self._blur = self._build_blur(config)
         self._scratch: torch.Tensor | None = None  # the entropy's work space in dnn/bnn, made on first use
 
-    def _build_smoother(self, config: StreamConfig) -> TemporalSmoother | MotionSmoother | RunningMotionSmoother:
+    def _build_smoother(self, config: StreamConfig) -> Smoother:
         importance = Importance(config.tau, Clock(config.clock))
         if config.motion and config.window == 0:
             return RunningMotionSmoother(self.num_classes, self.size, importance, self.device)
@@ -100,10 +100,6 @@ class StreamSession:
         self._smoother.reset()
         self.stats.resets += 1
 
-    def next_timestamp(self, timestamp: float | None) -> float:
-        """The capture time of the next frame (``None``: the wall clock now)."""
-        return time.time() if timestamp is None else float(timestamp)
-
     def consume(
         self,
         probs: torch.Tensor,
@@ -127,17 +123,12 @@ class StreamSession:
         if self._blur is not None:
             probs, member_entropy = self._blur(probs, member_entropy)
         if self.config.mode.smooths:
-            if isinstance(self._smoother, MotionSmoother | RunningMotionSmoother):
-                maps = self._smoother.push(probs, timestamp, self.frame_index, member_entropy, image)
-                self.stats.cuts += int(self._smoother.last_cut)
-                return maps
-            return self._smoother.push(probs, timestamp, self.frame_index, member_entropy)
+            maps = self._smoother.push(probs, timestamp, self.frame_index, member_entropy, image)
+            self.stats.cuts += int(self._smoother.last_cut)
+            return maps
         if self._scratch is None or self._scratch.shape != probs.shape:
             self._scratch = torch.empty(probs.shape, device=probs.device, dtype=torch.float32)
         return single_maps(probs, member_entropy, self._scratch)
-
-    def touch(self) -> None:
-        self.stats.last_seen = time.monotonic()
 
     def idle_seconds(self, now: float | None = None) -> float:
         return (time.monotonic() if now is None else now) - self.stats.last_seen

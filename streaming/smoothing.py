@@ -10,18 +10,44 @@ Two forms:
 - incremental (``capacity`` = 0): the unbounded exponential sum kept as a running state,
   M_t = p_t + d·M_{t-1} with d = exp(-(s_t - s_{t-1}) / tau), reading C·h·w values per frame.
 
-Both blend in place: the blended distribution and the entropy's work space are allocated once (on
+Every smoother (this one, and the motion-aware ``MotionSmoother`` and ``RunningMotionSmoother``)
+has the interface ``Smoother``: ``push`` a frame's prediction (and its image: only motion-aware ones
+look at it) and get its maps, ``reset``, ``len``, ``nbytes``, ``importance`` and ``last_cut``.
+
+Both forms blend in place: the blended distribution and the entropy's work space are allocated once (on
 the first push, on the thread that pushes), so a frame allocates nothing of size C·h·w. The maps a
 push returns hold the blended distribution in that buffer: it is valid until the next push.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
+import numpy as np
 import torch
 
 from streaming.importance import Clock, Importance, LastFrame
 from streaming.ring_buffer import PredictionBuffer
 from streaming.uncertainty import UncertaintyMaps, entropy, uncertainty_maps
+
+
+class Smoother(Protocol):
+    """One stream's blend over time (plain, motion-aware windowed, motion-aware incremental)."""
+
+    importance: Importance
+    last_cut: bool  # the last push found a scene cut and started over (motion-aware smoothing only)
+
+    def __len__(self) -> int: ...
+
+    @property
+    def nbytes(self) -> int: ...
+
+    def reset(self) -> None: ...
+
+    def push(
+        self, probs: torch.Tensor, timestamp: float, frame_index: int, member_entropy: torch.Tensor | None = None,
+        image: np.ndarray | None = None,
+    ) -> UncertaintyMaps: ...
 
 
 class TemporalSmoother:
@@ -53,6 +79,7 @@ class TemporalSmoother:
         self._dtype = dtype if self._buffer is not None else torch.float32
         self._work: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._last = LastFrame()
+        self.last_cut = False  # no scene-cut detection without motion
 
     def _workspace(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(blended probabilities, blended entropy, float32 entropy scratch), made on first use."""
@@ -87,8 +114,10 @@ class TemporalSmoother:
         timestamp: float,
         frame_index: int,
         member_entropy: torch.Tensor | None = None,
+        image: np.ndarray | None = None,
     ) -> UncertaintyMaps:
-        """Add this frame's prediction ``(C, h, w)`` and return the smoothed maps for this frame."""
+        """Add this frame's prediction ``(C, h, w)`` and return the smoothed maps for this frame
+        (``image`` is not needed here)."""
         if self._last.went_back(timestamp, frame_index):
             self.reset()  # time went backwards: a different stream history, start over
         if self._buffer is not None:

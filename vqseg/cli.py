@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("models.training.command", "train a segmentation network (synthetic scenes or a labelled folder)"),
     "export": ("models.onnx.command", "export a checkpoint to ONNX with live (stochastic) dropout"),
     "import": ("models.import_command", "a model from SMP, torchvision, Hugging Face to a vqseg ONNX file"),
+    "harvest": ("server.commands.harvest", "export harvested uncertain frames for CVAT and vqseg train --data"),
 }
 
 

@@ -26,7 +26,8 @@ from evaluation.throughput import measure_fps
 from models import BACKENDS, CheckpointError, Segmenter, default_checkpoint_path, load_segmenter
 from models.capabilities import capabilities_of, usable_modes
 from models.sidecar_flags import add_description_flags, description_overrides
-from streaming import Mode, StreamConfig, parse_variants
+from streaming import Mode, StreamConfig, StreamOption, parse_variants, stream_options
+from streaming.options import add_option_flags
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -44,8 +45,13 @@ def _modes(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def eval_options() -> list[StreamOption]:
+    """The per-stream options ``eval`` takes as flags: all but ``mode`` (``--modes``) and ``seed``
+    (``--seed`` picks the held-out scenes and seeds dropout once)."""
+    return [o for o in stream_options() if o.name not in ("mode", "seed")]
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    default = StreamConfig()
     add = parser.add_argument
     add("--model", type=Path, help="checkpoint (.pt) or ONNX file (default: the embedded default model)")
     add(
@@ -59,13 +65,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=CAMERA_FPS,
         help=f"with --data: the rate the frame numbers count at (default {CAMERA_FPS:g}, CamVid's camera)",
-    )
-    add(
-        "--max-gap",
-        type=float,
-        default=default.max_gap,
-        help=f"seconds between frames after which a stream starts over (default {default.max_gap:g}); "
-        "with --data it also splits sequences",
     )
     add(
         "--label-map",
@@ -92,12 +91,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="default",
         help="held-out set: default, or motion (pan, drive, cuts, static: for the motion-aware variants)",
     )
-    add("--samples", type=int, help=f"bnn MC samples N (default {default.samples}; --quick: 8)")
-    add("--tau", type=float, default=default.tau, help=f"importance time constant (default {default.tau:.4g} s)")
-    add("--clock", choices=("seconds", "frames"), default=default.clock, help="what tau is measured in")
-    add("--window", type=int, default=default.window, help=f"K, predictions blended (default {default.window})")
-    add("--motion", action="store_true", help="motion-aware smoothing (docs/motion.md; default off: the paper)")
-    add("--spatial-sigma", type=float, default=default.spatial_sigma, help="blur predictions before blending")
+    streams = parser.add_argument_group("stream options (as a server stream takes them; --modes picks the modes)")
+    notes = {"max_gap": "with --data it also splits sequences", "samples": "--quick: 8"}
+    add_option_flags(streams, eval_options(), notes)
     add("--sequences", type=int, help=f"held-out sequences (default {suite.DEFAULT_SEQUENCES}; --quick: 2)")
     add("--frames", type=int, help=f"frames per sequence (default {suite.DEFAULT_FRAMES}; --quick: 8)")
     add("--size", type=_size, default=suite.RENDER_SIZE, help="rendered video HxW (default 360x480)")
@@ -138,15 +134,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not args.modes:
             raise ValueError("--modes names no mode")
-        config = StreamConfig(
-            tau=args.tau,
-            clock=args.clock,
-            window=args.window,
-            samples=args.samples,
-            max_gap=args.max_gap,
-            motion=args.motion,
-            spatial_sigma=args.spatial_sigma,
-        )
+        config = StreamConfig(**{o.name: v for o in eval_options() if (v := getattr(args, o.name)) is not None})
         if args.data is None:
             specs = suite.held_out_specs(
                 args.sequences, args.frames, args.seed, args.size, kinds=suite.SUITES[args.suite]

@@ -20,16 +20,18 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import torch
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
 from models.meta import ModelMeta
-from models.onnx.metadata import INPUT_IMAGE, INPUT_MC, INPUT_RATE, KEY_PRECISION, read_onnx_info
+from models.onnx.metadata import INPUT_IMAGE, INPUT_MC, KEY_PRECISION, read_onnx_info
 from models.preprocess import FramePreprocessor
 
 RANDOM_OPS = frozenset({"RandomUniformLike", "RandomUniform", "RandomNormalLike", "RandomNormal", "Bernoulli"})
 QUANTIZED_OPS = ("Conv", "ConvTranspose", "MaxPool", "Concat", "Resize")
 KEY_QUANTIZATION = "vqseg.quantization"
+INPUT_RATE = "rate"  # the run-time dropout rate input of newer exports
 
 
 @dataclass(frozen=True)
@@ -42,18 +44,15 @@ class QuantizeResult:
 
 
 def mask_nodes(model: onnx.ModelProto) -> list[str]:
-    """Names of the nodes that draw or apply a dropout mask: everything computed from a random op,
-    up to and including the node that multiplies the mask into the activations."""
+    """Names of the nodes that draw or apply a dropout mask: everything computed from a random op (with
+    constants, ``mc`` or a ``rate`` input), up to and including the node that multiplies the mask into
+    the activations (the first one that also reads a tensor computed from the image's values)."""
     nodes = list(model.graph.node)
     consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
     for node in nodes:
         for name in node.input:
             consumers[name].append(node)
-    producer = {out: node for node in nodes for out in node.output}
-    image_derived = {INPUT_IMAGE}  # tensors computed from the frame (the rate and mc inputs are not)
-    for node in nodes:  # graph nodes are in topological order
-        if any(i in image_derived for i in node.input):
-            image_derived.update(node.output)
+    activations = _image_values(nodes, consumers)
     found = {n.name for n in nodes if n.op_type in RANDOM_OPS}
     front = [n for n in nodes if n.op_type in RANDOM_OPS]
     while front:
@@ -64,41 +63,43 @@ def mask_nodes(model: onnx.ModelProto) -> list[str]:
                     if user.name in found:
                         continue
                     found.add(user.name)
-                    # a node that also reads activations applies the mask: excluded, but not followed
-                    activations = [
-                        i for i in user.input
-                        if i in producer and producer[i].name not in found and producer[i].op_type != "Constant"
-                        and i in image_derived
-                    ]
-                    if not activations:
+                    if not any(i in activations for i in user.input):  # still the mask: follow it
                         following.append(user)
         front = following
     return sorted(found)
 
 
+def _image_values(nodes: list[onnx.NodeProto], consumers: dict[str, list[onnx.NodeProto]]) -> set[str]:
+    """Tensors whose values depend on the image's values (not through shapes only, nor random draws)."""
+    values = {INPUT_IMAGE}
+    front = [INPUT_IMAGE]
+    while front:
+        tensor = front.pop()
+        for user in consumers[tensor]:
+            if user.op_type in RANDOM_OPS or user.op_type in ("Shape", "Size"):
+                continue
+            for out in user.output:
+                if out not in values:
+                    values.add(out)
+                    front.append(out)
+    return values
+
+
 class _Frames(CalibrationDataReader):
-    """Calibration batches of one frame each; odd frames with dropout on (when the graph has ``mc``)."""
+    """Calibration batches of one frame each; odd frames with dropout on (when the graph has ``mc``), at
+    the checkpoint's rate when the graph takes a ``rate`` input."""
 
-    def __init__(
-        self, frames: Sequence[np.ndarray], meta: ModelMeta, stochastic: bool, has_rate: bool = False
-    ) -> None:
+    def __init__(self, frames: Sequence[np.ndarray], meta: ModelMeta, inputs: set[str]) -> None:
         prepare = FramePreprocessor(meta, torch.device("cpu"))
-        rate = meta.dropout if has_rate else None
-        self._feeds: Iterator[dict[str, np.ndarray]] = iter(
-            [
-                self._feed(prepare([f]).numpy(), stochastic and i % 2 == 1, stochastic, rate)
-                for i, f in enumerate(frames)
-            ]
-        )
-
-    @staticmethod
-    def _feed(image: np.ndarray, mc: bool, stochastic: bool, rate: float | None = None) -> dict[str, np.ndarray]:
-        if not stochastic:
-            return {INPUT_IMAGE: image}
-        feeds = {INPUT_IMAGE: image, INPUT_MC: np.array(mc)}
-        if rate is not None:  # graphs with the rate input (vqseg ONNX format 2) sample at the training rate
-            feeds[INPUT_RATE] = np.array(rate, dtype=np.float32)
-        return feeds
+        feeds = []
+        for i, frame in enumerate(frames):
+            feed = {INPUT_IMAGE: prepare([frame]).numpy()}
+            if INPUT_MC in inputs:
+                feed[INPUT_MC] = np.array(i % 2 == 1)
+            if INPUT_RATE in inputs:
+                feed[INPUT_RATE] = np.array(meta.dropout, dtype=np.float32)
+            feeds.append(feed)
+        self._feeds: Iterator[dict[str, np.ndarray]] = iter(feeds)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._feeds, None)
@@ -117,10 +118,11 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, frames: Sequence[
     excluded = mask_nodes(source)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    ort.set_seed(0)  # the dropout masks of the calibration passes: the same file from the same frames
     quantize_static(
         str(fp32_path),
         str(tmp),
-        _Frames(frames, info.meta, info.stochastic, any(i.name == INPUT_RATE for i in source.graph.input)),
+        _Frames(frames, info.meta, {i.name for i in source.graph.input}),
         quant_format=QuantFormat.QDQ,
         op_types_to_quantize=list(QUANTIZED_OPS),
         nodes_to_exclude=excluded,

@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from models import BACKENDS, default_checkpoint_path
+from streaming import stream_options
+from streaming.options import add_option_flags
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-size", help="HEIGHTxWIDTH a foreign model takes (when its file does not fix it)")
     parser.add_argument("--no-exit-on-error", dest="exit_on_error", action="store_false", default=None,
                         help="keep serving (/readyz 503) when the model cannot load, instead of exiting 1")
-    parser.add_argument("--mode", choices=("dnn", "bnn", "vqdnn", "vqbnn"), help="default stream mode (vqbnn)")
-    parser.add_argument("--tau", type=float, help="importance time constant in seconds (default 1.25/15)")
-    parser.add_argument("--window", type=int, help="K, predictions blended per frame (default 6)")
-    parser.add_argument("--samples", type=int, help="N passes for bnn (default 30)")
+    streams = parser.add_argument_group("defaults of new streams (each also VQSEG_<NAME>; clients may change them)")
+    add_option_flags(streams, stream_options())
     parser.add_argument("--max-streams", type=int, help="live streams at most (default 64)")
     parser.add_argument("--idle-timeout", type=float, help="seconds before an idle stream is removed (300)")
     parser.add_argument("--max-batch", type=int, help="frames per forward batch at most (8)")
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         "host": args.host, "port": args.port, "model": args.model, "backend": args.backend, "device": args.device,
         "threads": args.threads, "sidecar": args.sidecar, "preset": args.preset, "input_size": args.input_size,
         "exit_on_error": args.exit_on_error,
-        "mode": args.mode, "tau": args.tau, "window": args.window, "samples": args.samples,
+        **{o.name: getattr(args, o.name) for o in stream_options()},
         "max_streams": args.max_streams, "idle_timeout": args.idle_timeout, "max_batch": args.max_batch,
         "max_wait_ms": args.max_wait_ms, "cors_origins": args.cors_origins, "log_level": args.server_log_level,
     }

@@ -12,9 +12,10 @@ Layout of ``VQSEG_HARVEST_DIR``::
 An item is written into a hidden temporary folder and renamed into ``items/`` (atomic: a reader
 never sees half an item); ``manifest.jsonl`` is appended, and rewritten through a temporary file and
 a rename when old items go. Before an item is written, the oldest items are deleted until the folder
-(items and manifest) stays within ``budget`` bytes. Frames are saved at most every ``interval``
-seconds per stream (a frame that raises an event is always offered), by one writer thread behind a
-bounded queue: a slow disk drops frames (counted), never inference.
+(items, ``classes.json`` and the manifest, counted twice for its rewrite) stays within ``budget``
+bytes. Frames are saved at most every ``interval`` seconds per stream (a frame that raises an event
+is always offered), by one writer thread behind a bounded queue: a slow disk drops frames (counted),
+never inference.
 """
 
 from __future__ import annotations
@@ -95,8 +96,9 @@ class Harvester:
         self._manifest_bytes = 0
         self._count = 0
         (self.root / ITEMS).mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.root / CLASSES, json.dumps({"classes": list(class_names),
-                                                        "palette": [list(c) for c in palette]}).encode())
+        classes = json.dumps({"classes": list(class_names), "palette": [list(c) for c in palette]}).encode()
+        _atomic_write(self.root / CLASSES, classes)
+        self._fixed = len(classes)
         self._load()
         self._thread = threading.Thread(target=self._main, name="vqseg-harvest", daemon=True)
 
@@ -139,7 +141,7 @@ class Harvester:
     @property
     def used_bytes(self) -> int:
         with self._lock:
-            return sum(self._sizes.values()) + self._manifest_bytes
+            return self._fixed + sum(self._sizes.values()) + self._manifest_bytes
 
     # ---- writer thread -----------------------------------------------------------------------
     def _main(self) -> None:
@@ -156,12 +158,13 @@ class Harvester:
         files = encode_item(item)
         line = files["item.json"] + b"\n"
         size = sum(len(v) for v in files.values())
-        if size + len(line) > self.budget:
+        if self._fixed + size + len(line) > self.budget:
             self.metrics.harvest_skipped.labels("too_large").inc()
             return
         evicted = []
-        with self._lock:
-            while self._sizes and sum(self._sizes.values()) + self._manifest_bytes + size + len(line) > self.budget:
+        with self._lock:  # room for the item, and for the manifest's old and new copy while it is rewritten
+            while self._sizes and (self._fixed + sum(self._sizes.values()) + 2 * self._manifest_bytes + size
+                                   + len(line) > self.budget):
                 old, _ = self._sizes.popitem(last=False)
                 evicted.append(old)
         if evicted:

@@ -150,6 +150,17 @@ function startWatching(id) {
   if (!id) return setStatus("no stream to watch: start one (vqseg stream …) and press ↻", "error");
   stop();
   connect("subscribe", "watch", id, { frame: 1 });
+  showRestream(id);
+}
+
+// The stream's annotated MJPEG restream (for VLC, ffmpeg, an NVR): a link beside "Watch".
+function showRestream(id) {
+  const url = new URL(`v1/streams/${encodeURIComponent(id)}/overlay.mjpg`, document.baseURI);
+  url.searchParams.set("heat", "1");
+  if (apiKey) url.searchParams.set("key", apiKey);
+  const link = $("watch-mjpeg");
+  link.href = url.href;
+  link.hidden = false;
 }
 
 function stop() {

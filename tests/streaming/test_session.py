@@ -1,4 +1,4 @@
-"""Sessions, modes and the registry's lifecycle."""
+"""Sessions, modes and stream ids."""
 
 from __future__ import annotations
 
@@ -10,11 +10,8 @@ from models import ModelMeta
 from models.backend_torch import TorchSegmenter
 from streaming import (
     Mode,
-    SessionRegistry,
     StreamConfig,
     StreamPipeline,
-    TooManyStreamsError,
-    UnknownStreamError,
     predict_batch,
     validate_stream_id,
 )
@@ -69,25 +66,6 @@ def test_reconfigure_window_reallocates_and_mode_change_resets() -> None:
 def test_stream_config_rejects_bad_values(changes: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         StreamConfig(**changes)
-
-
-def test_registry_bounds_count_and_evicts_idle_sessions() -> None:
-    now = [0.0]
-    reg = SessionRegistry(3, (2, 2), torch.device("cpu"), max_streams=2, idle_timeout=10, clock=lambda: now[0])
-    a, created = reg.get_or_create("a")
-    assert created and reg.get_or_create("a") == (a, False)
-    reg.get_or_create("b")
-    with pytest.raises(TooManyStreamsError):
-        reg.get_or_create("c")
-    a.stats.last_seen = 0.0
-    reg.get("b").stats.last_seen = 8.0
-    now[0] = 15.0
-    assert reg.evict_idle() == ["a"]
-    assert reg.ids() == ["b"]
-    with pytest.raises(UnknownStreamError):
-        reg.get("a")
-    reg.remove("b")
-    assert len(reg) == 0
 
 
 @pytest.mark.parametrize("bad", ["", "../x", "a/b", "x" * 129, "..", "spa ce", "é"])

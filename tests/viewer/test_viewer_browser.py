@@ -90,6 +90,8 @@ def test_street_clip_with_a_watcher(server: LiveServer, launch_chromium: Any, st
     assert "another client" in watcher.text("latency"), watcher.text("latency")
     info = server.get("/v1/streams/street")
     assert info["subscribers"] == 1, info
+    restream = watcher.page.get_attribute("#watch-mjpeg", "href") or ""
+    assert watcher.page.is_visible("#watch-mjpeg") and "/v1/streams/street/overlay.mjpg?heat=1" in restream
 
     sender.wait_for_frame(8)  # the ring buffer is full: the picture shows vqbnn at its steady state
     sender.page.wait_for_timeout(300)
