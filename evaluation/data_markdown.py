@@ -19,9 +19,14 @@ def per_class_table(per_class: Mapping[str, Mapping[str, Any]]) -> str:
 
 def _calibration_note(cfg: Mapping[str, Any]) -> str:
     temperatures = cfg.get("temperatures") or {}
+    rates = cfg.get("mc_rates") or {}
+    mc = ""
+    if rates:
+        mc = "; MC dropout rate " + ", ".join(f"{m} {r:.3g}" for m, r in sorted(rates.items()))
+        mc += f", vqbnn samples per frame {cfg.get('vqbnn_samples', 1)}"
     if not temperatures:
-        return "uncalibrated (T = 1 in every mode)"
-    return "temperatures applied: " + ", ".join(f"{m} {t:.3f}" for m, t in sorted(temperatures.items()))
+        return "uncalibrated (T = 1 in every mode)" + mc
+    return "temperatures applied: " + ", ".join(f"{m} {t:.3f}" for m, t in sorted(temperatures.items())) + mc
 
 
 def render_data_markdown(report: Mapping[str, Any]) -> str:

@@ -81,8 +81,10 @@ class MappedSegmenter:
         return self.inner.prepare(frames)
 
     @torch.inference_mode()
-    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor:
-        probs = self.inner.predict(batch, mc, temperature)
+    def predict(
+        self, batch: torch.Tensor, mc: bool, temperature: float = 1.0, rate: float | None = None
+    ) -> torch.Tensor:
+        probs = self.inner.predict(batch, mc, temperature, rate)
         mapped = torch.einsum("dm,bmhw->bdhw", self._matrix, probs.float())
         floor = torch.finfo(torch.float32).tiny
         return mapped / mapped.sum(dim=1, keepdim=True).clamp_min(floor)

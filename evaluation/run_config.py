@@ -48,6 +48,8 @@ def describe_model(
         "torch_threads": torch.get_num_threads(),
         "network_size": f"{h}x{w}",
         "temperatures": dict(segmenter.meta.temperatures),
+        "mc_rates": {m: segmenter.meta.mc_rate(m) for m in ("bnn", "vqbnn")},
+        "vqbnn_samples": segmenter.meta.samples_per_frame("vqbnn"),
         "labels_compared_at": "network resolution (ground truth resized with nearest neighbour)",
         "modes": [str(m) for m in modes],
         "tau": config.tau,

@@ -10,6 +10,7 @@ from models.devices import resolve_device
 from models.loading import BACKENDS, default_checkpoint_path, load_segmenter
 from models.meta import ModelMeta
 from models.registry import available_architectures, create_model
+from models.sampling import predict_samples
 from models.segmenter import Segmenter
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "default_checkpoint_path",
     "load_checkpoint",
     "load_segmenter",
+    "predict_samples",
     "read_checkpoint",
     "resolve_device",
     "save_checkpoint",

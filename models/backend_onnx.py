@@ -22,6 +22,7 @@ from models.onnx.cache import onnx_for_checkpoint, tensorrt_cache_dir
 from models.onnx.metadata import (
     INPUT_IMAGE,
     INPUT_MC,
+    INPUT_RATE,
     OUTPUT_PROBS,
     OnnxModelError,
     OnnxModelInfo,
@@ -51,7 +52,9 @@ class OnnxSegmenter:
 
     ``predict(batch, mc)`` feeds the graph's ``mc`` input, so one session serves all four modes; the
     deterministic export (no ``mc`` input) refuses ``mc=True`` as the torch backend does for networks
-    without dropout. ``providers`` lists the execution providers the session really uses.
+    without dropout. ``providers`` lists the execution providers the session really uses. ``rate``
+    (default: the training rate) feeds the graph's ``rate`` input; a file exported before that input
+    existed serves only its baked training rate and refuses another.
     """
 
     backend = "onnx"
@@ -65,6 +68,7 @@ class OnnxSegmenter:
         self.path = path
         self.providers: list[str] = list(session.get_providers())
         self.has_dropout = info.stochastic and info.meta.dropout > 0
+        self._has_rate = INPUT_RATE in {i.name for i in session.get_inputs()}
         self._bind = device.type == "cuda" and self.providers[0] in GPU_PROVIDERS
         self._prepare = FramePreprocessor(info.meta, device)
 
@@ -72,20 +76,25 @@ class OnnxSegmenter:
         return self._prepare(frames)
 
     @torch.inference_mode()
-    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor:
+    def predict(
+        self, batch: torch.Tensor, mc: bool, temperature: float = 1.0, rate: float | None = None
+    ) -> torch.Tensor:
         check_call(self.meta, self.path, self.has_dropout, batch, mc)
-        probs = self._run_bound(batch, mc) if self._bind else self._run_host(batch, mc)
+        p = rate_feed(self.meta, self.path, self._has_rate, rate)
+        probs = self._run_bound(batch, mc, p) if self._bind else self._run_host(batch, mc, p)
         return probs if temperature == 1.0 else with_temperature(probs, temperature)
 
-    def _run_host(self, batch: torch.Tensor, mc: bool) -> torch.Tensor:
+    def _run_host(self, batch: torch.Tensor, mc: bool, rate: np.ndarray) -> torch.Tensor:
         image = batch.detach().to("cpu", torch.float32).contiguous().numpy()
         feeds: dict[str, np.ndarray] = {INPUT_IMAGE: image}
         if self.info.stochastic:
             feeds[INPUT_MC] = np.array(mc)
+            if self._has_rate:
+                feeds[INPUT_RATE] = rate
         (probs,) = self.session.run([OUTPUT_PROBS], feeds)
         return torch.from_numpy(probs).to(self.device)
 
-    def _run_bound(self, batch: torch.Tensor, mc: bool) -> torch.Tensor:
+    def _run_bound(self, batch: torch.Tensor, mc: bool, rate: np.ndarray) -> torch.Tensor:
         image = batch.detach().to(self.device, torch.float32).contiguous()
         b, _, h, w = image.shape
         probs = torch.empty((b, self.meta.num_classes, h, w), device=self.device, dtype=torch.float32)
@@ -94,10 +103,26 @@ class OnnxSegmenter:
         binding.bind_input(INPUT_IMAGE, "cuda", index, np.float32, list(image.shape), image.data_ptr())
         if self.info.stochastic:
             binding.bind_cpu_input(INPUT_MC, np.array(mc))
+            if self._has_rate:
+                binding.bind_cpu_input(INPUT_RATE, rate)
         binding.bind_output(OUTPUT_PROBS, "cuda", index, np.float32, list(probs.shape), probs.data_ptr())
         torch.cuda.current_stream(self.device).synchronize()  # the batch is ready before ORT reads it
         self.session.run_with_iobinding(binding)
         return probs
+
+
+def rate_feed(meta: ModelMeta, path: Path, has_rate_input: bool, rate: float | None) -> np.ndarray:
+    """The graph's ``rate`` input for an MC rate (None: the training rate). A graph exported before the
+    input existed samples only at its baked training rate and refuses another."""
+    value = meta.dropout if rate is None else float(rate)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"MC dropout rate must be in [0, 1), got {value}")
+    if not has_rate_input and value != meta.dropout:
+        raise ValueError(
+            f"{path.name} was exported without the rate input: it samples only at rate "
+            f"{meta.dropout}; export it again with this vqseg to serve rate {value}"
+        )
+    return np.array(value, dtype=np.float32)
 
 
 def check_call(meta: ModelMeta, path: Path, has_dropout: bool, batch: torch.Tensor, mc: bool) -> None:

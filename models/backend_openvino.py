@@ -24,12 +24,11 @@ import torch
 from models.backend_onnx import check_call, draws_fresh_masks, with_temperature
 from models.meta import ModelMeta
 from models.onnx.cache import onnx_for_checkpoint
-from models.onnx.metadata import INPUT_IMAGE, INPUT_MC, OnnxModelError, OnnxModelInfo, read_onnx_info
+from models.onnx.metadata import INPUT_IMAGE, INPUT_MC, INPUT_RATE, OnnxModelError, OnnxModelInfo, read_onnx_info
 from models.preprocess import FramePreprocessor
 
 log = logging.getLogger(__name__)
 
-INPUT_RATE = "rate"  # the run-time dropout rate input of newer exports (absent from older files)
 RANDOM_OPS = ("RandomUniformLike", "RandomUniform", "RandomNormalLike", "RandomNormal")
 
 

@@ -44,10 +44,17 @@ class ForeignSegmenter:
         return batch.flip(1) if self.description.channels == "BGR" else batch
 
     @torch.inference_mode()
-    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor:
+    def predict(
+        self, batch: torch.Tensor, mc: bool, temperature: float = 1.0, rate: float | None = None
+    ) -> torch.Tensor:
         refusal = self.capabilities.refusal("bnn" if mc else "dnn")
         if refusal is not None:
             raise ValueError(f"model {self.meta.name!r} ({self.path.name}): {refusal}")
+        if mc and rate is not None and rate != self.meta.dropout:
+            raise ValueError(
+                f"model {self.meta.name!r} ({self.path.name}) was trained elsewhere: it samples at its own "
+                f"dropout rate ({self.meta.dropout}), not {rate}"
+            )
         d = self.description
         probs = to_probabilities(self.run_raw(batch, mc), d.output, d.layout, self.meta.input_size, temperature)
         return probs.to(self.device)

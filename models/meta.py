@@ -18,6 +18,10 @@ class ModelMeta:
     class probabilities come out at that resolution. ``mean``/``std`` normalise RGB values in [0, 1].
     ``temperatures`` maps an inference mode's name (``dnn``, ``bnn``, ``vqdnn``, ``vqbnn``) to the
     temperature its forward passes divide their logits by (``vqseg calibrate``); modes not listed use 1.
+    ``mc_rates`` maps an MC mode (``bnn``, ``vqbnn``) to the dropout rate its passes sample with at
+    inference (``vqseg calibrate`` fits it); modes not listed use ``dropout``, the training rate.
+    ``mc_samples`` maps an MC mode to the dropout samples it draws per frame and averages (``vqbnn``:
+    1 unless set; networks whose dropout sits in a cheap tail run the trunk once for all of them).
     """
 
     arch: str
@@ -31,6 +35,8 @@ class ModelMeta:
     arch_options: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     temperatures: dict[str, float] = field(default_factory=dict)
+    mc_rates: dict[str, float] = field(default_factory=dict)
+    mc_samples: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.class_names) < 2:
@@ -46,10 +52,24 @@ class ModelMeta:
         for mode, value in self.temperatures.items():
             if not (isinstance(value, int | float) and math.isfinite(value) and 0 < value <= 100):
                 raise ValueError(f"temperature of mode {mode!r} must be in (0, 100], got {value!r}")
+        for mode, value in self.mc_rates.items():
+            if not (isinstance(value, int | float) and 0.0 <= value < 1.0):
+                raise ValueError(f"MC dropout rate of mode {mode!r} must be in [0, 1), got {value!r}")
+        for mode, value in self.mc_samples.items():
+            if not (isinstance(value, int) and 1 <= value <= 256):
+                raise ValueError(f"MC samples per frame of mode {mode!r} must be in 1..256, got {value!r}")
 
     def temperature(self, mode: str) -> float:
         """The temperature mode ``mode`` applies to its logits (1.0: uncalibrated)."""
         return float(self.temperatures.get(str(mode), 1.0))
+
+    def mc_rate(self, mode: str) -> float:
+        """The dropout rate mode ``mode``'s MC passes use at inference (default: the training rate)."""
+        return float(self.mc_rates.get(str(mode), self.dropout))
+
+    def samples_per_frame(self, mode: str) -> int:
+        """How many MC samples mode ``mode`` averages per frame (1 unless the checkpoint says otherwise)."""
+        return int(self.mc_samples.get(str(mode), 1))
 
     @property
     def num_classes(self) -> int:
@@ -82,4 +102,6 @@ class ModelMeta:
             arch_options=dict(data.get("arch_options", {})),
             training=dict(data.get("training", {})),
             temperatures={str(k): float(v) for k, v in dict(data.get("temperatures", {})).items()},
+            mc_rates={str(k): float(v) for k, v in dict(data.get("mc_rates", {})).items()},
+            mc_samples={str(k): int(v) for k, v in dict(data.get("mc_samples", {})).items()},
         )

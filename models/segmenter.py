@@ -19,7 +19,9 @@ class Segmenter(Protocol):
     device; ``predict`` runs ONE forward pass and returns class probabilities ``(B, C, h, w)`` (float32,
     on ``device``, at ``meta.input_size``), with dropout sampling a fresh mask per call when ``mc``.
     ``temperature`` divides the logits before the softmax (1: the network as trained; the calibrated
-    value of a mode is ``meta.temperature(mode)``, which ``streaming`` passes in).
+    value of a mode is ``meta.temperature(mode)``, which ``streaming`` passes in). ``rate`` is the
+    dropout rate of an MC pass (None: the training rate ``meta.dropout``; a mode's calibrated rate is
+    ``meta.mc_rate(mode)``). Several samples per frame: ``models.sampling.predict_samples``.
     """
 
     meta: ModelMeta
@@ -28,4 +30,6 @@ class Segmenter(Protocol):
 
     def prepare(self, frames: Sequence[np.ndarray]) -> torch.Tensor: ...
 
-    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor: ...
+    def predict(
+        self, batch: torch.Tensor, mc: bool, temperature: float = 1.0, rate: float | None = None
+    ) -> torch.Tensor: ...

@@ -244,6 +244,8 @@ class Runtime:
             "device": str(seg.device),
             "dropout": meta.dropout,
             "temperatures": dict(meta.temperatures),
+            "mc_rates": {mode: meta.mc_rate(mode) for mode in ("bnn", "vqbnn")},
+            "mc_samples": {"vqbnn": meta.samples_per_frame("vqbnn")},
             "capabilities": (self.capabilities or capabilities_of(seg)).as_dict(),
             "source": {k: v for k, v in meta.arch_options.items() if k in ("format", "sidecar", "output", "layout")},
             "maps": list(MAP_NAMES),

@@ -2,7 +2,8 @@
 
 Per mode, as the service computes it (``streaming.predict_batch`` then the stream's session):
 ``dnn`` softmax(z/T) of the deterministic pass; ``bnn`` the mean of N tempered MC passes; ``vqdnn`` /
-``vqbnn`` each frame's tempered pass (deterministic / one MC pass) blended by a ``StreamSession`` in
+``vqbnn`` each frame's tempered pass (deterministic / the mean of its MC samples, one unless the model
+serves more) blended by a ``StreamSession`` in
 that mode over the run's frames in time order, the server's blend. The prediction is then upsampled
 to the sampled label pixels. NLL(T) is searched on log T by golden section (it is unimodal in
 practice: convex for one pass, and the blends and means of tempered passes stay well behaved).
@@ -35,7 +36,7 @@ def _pass(cache: RunCache, mode: Mode, index: int, temperature: float) -> torch.
         return torch.softmax(cache.deterministic[index] / temperature, dim=0)
     if mode is Mode.BNN:
         return torch.softmax(cache.mc[index] / temperature, dim=1).mean(dim=0)
-    return torch.softmax(cache.mc[index][0] / temperature, dim=0)
+    return torch.softmax(cache.mc[index][: cache.per_frame] / temperature, dim=1).mean(dim=0)
 
 
 def served(

@@ -1,10 +1,13 @@
-"""``vqseg calibrate``: fit a temperature per inference mode on labelled video; store it in a checkpoint.
+"""``vqseg calibrate``: fit a temperature per inference mode, and the MC dropout rate of the MC modes,
+on labelled video; store them in a checkpoint.
 
-Each mode's temperature minimises the NLL of what that mode serves (``evaluation.calibration.fit``)
-on a labelled folder's frames, grouped into sequences as ``vqseg eval --data`` does. The network
-runs once per frame (one deterministic pass and N MC passes); the search reuses those passes. The new
-checkpoint is the old one with ``meta.temperatures`` set; the server, ``vqseg eval`` and the ONNX
-backend (through ``vqseg export``) apply them.
+Each mode's temperature (and rate) minimises the NLL of what that mode serves
+(``evaluation.calibration.search``) on a labelled folder's frames, grouped into sequences as
+``vqseg eval --data`` does. The network runs once per frame for the deterministic modes and, per
+candidate rate, N MC passes per frame; each temperature search reuses those passes. The new
+checkpoint is the old one with ``meta.temperatures`` and ``meta.mc_rates`` set (and
+``meta.mc_samples["vqbnn"]`` with ``--vqbnn-samples``); the server, ``vqseg eval`` and the ONNX
+backend (through ``vqseg export``) apply them. A tau / K suggestion is reported, not applied.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ from typing import Any
 
 import torch
 
-from evaluation.calibration.cache import cache_runs
-from evaluation.calibration.fit import fit_temperature, runs_for, scores
+from evaluation.calibration.search import DEFAULT_RATES, search
 from evaluation.label_map import map_labels
 from evaluation.labelled_video import CAMERA_FPS, labelled_video, load_runs
 from evaluation.markdown import fmt, table
@@ -46,6 +48,18 @@ def _modes(text: str) -> list[Mode]:
         raise argparse.ArgumentTypeError(f"modes are {', '.join(m.value for m in Mode)}; got {text!r}") from None
 
 
+def _rates(text: str) -> list[float]:
+    if text.strip().lower() in ("", "none", "training"):
+        return []
+    try:
+        rates = [float(r) for r in text.split(",") if r.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated rates, got {text!r}") from None
+    if any(not 0.0 < r < 1.0 for r in rates):
+        raise argparse.ArgumentTypeError(f"MC rates must be in (0, 1), got {text!r}")
+    return rates
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     default = StreamConfig()
     add = parser.add_argument
@@ -68,6 +82,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_PIXELS,
         help=f"label pixels sampled per frame (the same ones in every frame of a sequence; default {DEFAULT_PIXELS})",
     )
+    add(
+        "--rates",
+        type=_rates,
+        default=list(DEFAULT_RATES),
+        help="MC dropout rates searched for bnn/vqbnn (comma-separated; 'none': keep the training rate); "
+        f"default {','.join(f'{r:g}' for r in DEFAULT_RATES)} plus the training rate (vqseg checkpoints only)",
+    )
+    add("--vqbnn-samples", type=int, help="MC samples vqbnn averages per frame (default: the model's, 1)")
     add("--device", default="cpu", help="cpu, cuda, auto (default cpu)")
     add("--seed", type=int, default=1, help="seeds the dropout masks")
     add("--json", type=Path, help="report path (default: OUT with suffix .calibration.json)")
@@ -117,26 +139,31 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, CheckpointError) as exc:
         print(f"vqseg calibrate: {exc}", file=sys.stderr)
         return 2
+    per_frame = args.vqbnn_samples or meta.samples_per_frame(Mode.VQBNN.value)
+    if not 1 <= per_frame <= 256:
+        print("vqseg calibrate: --vqbnn-samples must be in 1..256", file=sys.stderr)
+        return 2
+    rates = args.rates if model is not None else []  # a model trained elsewhere samples at its own rate
     runs = [(r, False) for r in video.sequences] + [(r, True) for r in video.stills]
-    pairs = zip(load_runs([r for r, _ in runs], folder.codec), (still for _, still in runs), strict=True)
-    need_deterministic = any(m in (Mode.DNN, Mode.VQDNN) for m in args.modes)
-    samples = config.samples if Mode.BNN in args.modes else (1 if Mode.VQBNN in args.modes else 0)
-    total = video.sequence_frames + len(video.stills)
-    caches = cache_runs(segmenter, pairs, need_deterministic, samples, args.pixels, total, not args.no_progress)
-    results: dict[str, dict[str, Any]] = {}
+    loaded = list(zip(load_runs([r for r, _ in runs], folder.codec), (s for _, s in runs), strict=True))
+    fits = search(segmenter, loaded, args.modes, config, rates, args.pixels, per_frame, not args.no_progress)
     for mode in args.modes:
-        if not runs_for(mode, caches):
+        if mode.value not in fits:
             print(f"vqseg calibrate: {mode.value} not fitted: the split has no video sequence", file=sys.stderr)
-            continue
-        temperature = fit_temperature(caches, mode, config)
-        before, after = scores(caches, mode, 1.0, config), scores(caches, mode, temperature, config)
-        results[mode.value] = {"temperature": temperature, "before": before, "after": after}
-    if not results:
+    if not fits:
         print("vqseg calibrate: no mode could be fitted", file=sys.stderr)
         return 2
-    temperatures = {m: r["temperature"] for m, r in results.items()}
-    calibrated = replace(meta, temperatures={**meta.temperatures, **temperatures})
-    if exported:
+    results = {m: f.to_dict() for m, f in fits.items()}
+    temperatures = {m: f.temperature for m, f in fits.items()}
+    fitted_rates = {m: f.rate for m, f in fits.items() if f.rate is not None}
+    samples = {**meta.mc_samples, Mode.VQBNN.value: per_frame} if args.vqbnn_samples else dict(meta.mc_samples)
+    calibrated = replace(
+        meta,
+        temperatures={**meta.temperatures, **temperatures},
+        mc_rates={**meta.mc_rates, **fitted_rates},
+        mc_samples=samples,
+    )
+    if exported:  # vqseg's own ONNX file: temperatures into a copy's metadata (calibrate the .pt for rates)
         write_onnx_temperatures(source, args.out, calibrated.temperatures)
     elif model is None:
         args.out = write_temperatures(source, args.sidecar, args.out, description_overrides(args),
@@ -146,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
     report = {
         "modes": results,
         "temperatures": calibrated.temperatures,
+        "mc_rates": calibrated.mc_rates,
+        "training_rate": meta.dropout,
+        "vqbnn_samples": per_frame,
         "config": {
             "model": str(source),
             "out": str(args.out),
@@ -161,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
             "window": config.window,
             "samples": config.samples,
             "pixels_per_frame": args.pixels,
+            "rates": rates,
             "seed": args.seed,
             "wall_seconds": time.perf_counter() - started,
         },
@@ -178,36 +209,51 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(report: dict[str, Any]) -> str:
-    """The before/after table as markdown."""
+    """The before/after table, the NLL by MC rate and the tau / K suggestion, as markdown."""
     cfg = report["config"]
+    training = report.get("training_rate")
     rows = []
     for mode, r in report["modes"].items():
         b, a = r["before"], r["after"]
+        rate = "" if "rate" not in r else f"{fmt(training, 1, 2)} → {fmt(r['rate'], 1, 2)}"
         rows.append(
             [
                 f"`{mode}`",
                 fmt(r["temperature"], 1, 3),
-                f"{fmt(b['nll'], 1, 3)} → {fmt(a['nll'], 1, 3)}",
-                f"{fmt(b['ece'], 100, 2)} → {fmt(a['ece'], 100, 2)}",
-                f"{fmt(b['ece15'], 100, 2)} → {fmt(a['ece15'], 100, 2)}",
-                f"{fmt(b['brier'], 1, 4)} → {fmt(a['brier'], 1, 4)}",
-                fmt(a["acc"], 100, 1),
+                rate,
+                f"{fmt(b.get('nll'), 1, 3)} → {fmt(a['nll'], 1, 3)}",
+                f"{fmt(b.get('ece'), 100, 2)} → {fmt(a['ece'], 100, 2)}",
+                f"{fmt(b.get('ece15'), 100, 2)} → {fmt(a['ece15'], 100, 2)}",
+                f"{fmt(b.get('brier'), 1, 4)} → {fmt(a['brier'], 1, 4)}",
+                f"{fmt(b.get('acc'), 100, 1)} → {fmt(a['acc'], 100, 1)}",
                 str(int(a["frames"])),
             ]
         )
-    header = ["mode", "T", "NLL ↓", "ECE % ↓", "ECE-15 % ↓", "Brier ↓", "Acc %", "frames"]
-    return "\n".join(
-        [
-            f"## Temperatures fitted on `{cfg['data']}` split `{cfg['split']}`",
-            "",
-            f"Model `{cfg['model']}` → `{cfg['out']}`; {cfg['sequences']} sequences ({cfg['sequence_frames']} "
-            f"frames) and {cfg['stills']} stills, {cfg['pixels_per_frame']} label pixels sampled per frame; "
-            f"K = {cfg['window']}, tau = {cfg['tau']:.4g} s, bnn N = {cfg['samples']}. Before (T = 1) → after, "
-            "on the fitting pixels (in-sample: evaluate on other data with `vqseg eval --data`).",
-            "",
-            table(header, rows),
-            "",
-            f"Wall time: {fmt(cfg['wall_seconds'], 1, 0)} s.",
-            "",
-        ]
-    )
+    header = ["mode", "T", "MC rate", "NLL ↓", "ECE % ↓", "ECE-15 % ↓", "Brier ↓", "Acc %", "frames"]
+    lines = [
+        f"## Temperatures and MC rates fitted on `{cfg['data']}` split `{cfg['split']}`",
+        "",
+        f"Model `{cfg['model']}` → `{cfg['out']}`; {cfg['sequences']} sequences ({cfg['sequence_frames']} "
+        f"frames) and {cfg['stills']} stills, {cfg['pixels_per_frame']} label pixels sampled per frame; "
+        f"K = {cfg['window']}, tau = {cfg['tau']:.4g} s, bnn N = {cfg['samples']}, vqbnn samples per frame "
+        f"{report.get('vqbnn_samples', 1)}. Before (T = 1, the training MC rate) → after, on the fitting "
+        "pixels (in-sample: evaluate on other data with `vqseg eval --data`).",
+        "",
+        table(header, rows),
+        "",
+    ]
+    by_rate = {m: r["by_rate"] for m, r in report["modes"].items() if r.get("by_rate")}
+    if by_rate:
+        grid = sorted({row["rate"] for rows_ in by_rate.values() for row in rows_})
+        body = []
+        for mode, entries in by_rate.items():
+            found = {row["rate"]: row for row in entries}
+            body.append([f"`{mode}`", *(fmt(found[g]["nll"], 1, 4) if g in found else "" for g in grid)])
+        header = ["mode", *(f"{g:g}" for g in grid)]
+        lines += ["NLL at the fitted temperature, by MC dropout rate:", "", table(header, body), ""]
+    for mode, r in report["modes"].items():
+        if r.get("smoothing"):
+            cells = ", ".join(f"tau {row['tau']:.3g} s K {row['window']}: {row['nll']:.4f}" for row in r["smoothing"])
+            lines += [f"`{mode}` NLL by memory (suggestion only, not applied): {cells}.", ""]
+    lines += [f"Wall time: {fmt(cfg['wall_seconds'], 1, 0)} s.", ""]
+    return "\n".join(lines)

@@ -71,7 +71,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --data, when the model's classes are not the labels': a YAML/JSON table {model class: "
         "label class} or a built-in one (cityscapes19-camvid11); docs/models.md",
     )
-    add("--uncalibrated", action="store_true", help="ignore the checkpoint's temperatures (vqseg calibrate)")
+    add(
+        "--uncalibrated",
+        action="store_true",
+        help="ignore the checkpoint's temperatures and MC rates (vqseg calibrate)",
+    )
     add("--backend", choices=BACKENDS, help="inference backend: auto (default; VQSEG_BACKEND), torch, onnx, openvino")
     add("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
     add(
@@ -142,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         if args.label_map and args.data is None:
             raise ValueError("--label-map applies to --data (a labelled folder)")
         if args.uncalibrated:
-            segmenter.meta = replace(segmenter.meta, temperatures={})
+            segmenter.meta = replace(segmenter.meta, temperatures={}, mc_rates={})
     except (ValueError, CheckpointError) as exc:
         hint = ""
         if args.model is None and not default_checkpoint_path().is_file():

@@ -81,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
     if meta.temperatures:
         shown = ", ".join(f"{mode} {t:.3f}" for mode, t in sorted(meta.temperatures.items()))
         print(f"  temperatures (vqseg calibrate, in the file's metadata; the onnx backend applies them): {shown}")
+    if meta.mc_rates:
+        shown = ", ".join(f"{mode} {r:.3f}" for mode, r in sorted(meta.mc_rates.items()))
+        print(f"  MC dropout rates (vqseg calibrate; fed to the graph's rate input by the onnx backend): {shown}")
     if args.no_verify:
         return 0
     check = verify_export(result.path, model, meta, device=args.device)

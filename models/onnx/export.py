@@ -26,7 +26,7 @@ from torch import nn
 from models.checkpoint import load_checkpoint
 from models.meta import ModelMeta
 from models.onnx.graph import ProbabilityGraph
-from models.onnx.metadata import INPUT_IMAGE, INPUT_MC, OUTPUT_PROBS, OnnxModelInfo, metadata_props
+from models.onnx.metadata import INPUT_IMAGE, INPUT_MC, INPUT_RATE, OUTPUT_PROBS, OnnxModelInfo, metadata_props
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,9 @@ def export_module(
             f"the exporter kept {found} random ops for {graph.dropout_layers} dropout layers: MC dropout would be lost"
         )
     onnx.helper.set_model_props(model, metadata)
-    model.doc_string = "vqseg segmentation network: image (B,3,H,W) float32 [, mc bool] -> probs (B,C,H,W)"
+    model.doc_string = (
+        "vqseg segmentation network: image (B,3,H,W) float32 [, mc bool, rate float32] -> probs (B,C,H,W)"
+    )
     onnx.checker.check_model(model)
     data_path = _save(model, out_path)
     seconds = time.perf_counter() - started
@@ -123,7 +125,8 @@ def export_module(
 
 def _inputs(graph: ProbabilityGraph, example: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], list[str]]:
     if graph.stochastic:
-        return (example, torch.tensor(True)), [INPUT_IMAGE, INPUT_MC]
+        rate = torch.tensor(graph.example_rate, dtype=torch.float32)
+        return (example, torch.tensor(True), rate), [INPUT_IMAGE, INPUT_MC, INPUT_RATE]
     return (example,), [INPUT_IMAGE]
 
 
@@ -135,6 +138,7 @@ def _trace_dynamo(graph: ProbabilityGraph, example: torch.Tensor, opset: int) ->
     dynamic: dict[str, object] = {INPUT_IMAGE: {0: batch, 2: height, 3: width}}
     if graph.stochastic:
         dynamic[INPUT_MC] = None
+        dynamic[INPUT_RATE] = None
     with torch.no_grad():
         program = torch.onnx.export(
             graph,

@@ -4,7 +4,9 @@ Each dropout layer is replaced by ``GraphDropout``, which builds its keep-mask f
 ``torch.rand_like`` (ONNX ``RandomUniformLike``: no optimiser may fold it, and ONNX Runtime draws
 fresh values on every run) and applies it only when the graph's boolean ``mc`` input is true. So one
 file serves dnn/vqdnn (``mc`` false: exactly the eval-mode network) and bnn/vqbnn (``mc`` true:
-dropout as in training mode, a fresh mask per call and per batch element).
+dropout as in training mode, a fresh mask per call and per batch element). The float ``rate`` input
+sets every dropout layer's rate at run time, so one file serves each mode's calibrated MC rate
+(``meta.mc_rates``); the exporter feeds the training rate as the example.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class DropoutGate:
 
     def __init__(self) -> None:
         self.mc: torch.Tensor | None = None
+        self.rate: torch.Tensor | None = None
 
 
 class GraphDropout(nn.Module):
@@ -51,7 +54,12 @@ class GraphDropout(nn.Module):
             like = x[(slice(None), slice(None), *((slice(0, 1),) * (x.dim() - 2)))]
         else:
             like = x
-        keep = (torch.rand_like(like) >= self.p).to(x.dtype) * (1.0 / (1.0 - self.p))
+        rate = self.gate.rate
+        if rate is None:
+            keep = (torch.rand_like(like) >= self.p).to(x.dtype) * (1.0 / (1.0 - self.p))
+        else:
+            rate = rate.to(x.dtype)
+            keep = (torch.rand_like(like) >= rate).to(x.dtype) / (1.0 - rate)
         return x * torch.where(mc, keep, torch.ones_like(keep))
 
     def extra_repr(self) -> str:
@@ -92,6 +100,8 @@ class ProbabilityGraph(nn.Module):
         super().__init__()
         self.gate = DropoutGate() if stochastic else None
         holder = nn.Sequential(copy.deepcopy(net).cpu().eval())  # so that ``net`` itself can be a dropout layer
+        rates = [float(m.p) for m in holder.modules() if isinstance(m, _ELEMENT + _CHANNEL)]
+        self.example_rate = rates[0] if rates else 0.0  # what the exporter traces with; ``rate`` sets it per run
         self.dropout_layers = replace_dropout(holder, self.gate)
         self.net: nn.Module = holder[0]
         if stochastic and self.dropout_layers == 0:
@@ -106,15 +116,19 @@ class ProbabilityGraph(nn.Module):
     def stochastic(self) -> bool:
         return self.gate is not None
 
-    def forward(self, image: torch.Tensor, mc: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, image: torch.Tensor, mc: torch.Tensor | None = None, rate: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if self.gate is not None:
             if mc is None:
                 raise ValueError("a stochastic graph needs the mc input")
             self.gate.mc = mc
+            self.gate.rate = rate
         try:
             x = image.half() if self.fp16 else image
             out = self.net(x).float()
         finally:
             if self.gate is not None:
                 self.gate.mc = None
+                self.gate.rate = None
         return torch.softmax(out, dim=1) if self.probabilities else out

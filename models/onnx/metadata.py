@@ -17,10 +17,11 @@ from models.checkpoint import CheckpointError
 from models.meta import ModelMeta
 
 FORMAT = "vqseg-onnx"
-VERSION = 1
+VERSION = 2  # 2: stochastic graphs take the MC dropout rate as the input ``rate``
 
 INPUT_IMAGE = "image"
 INPUT_MC = "mc"
+INPUT_RATE = "rate"
 OUTPUT_PROBS = "probs"
 
 KEY_FORMAT = "vqseg.format"

@@ -25,13 +25,12 @@ import torch
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
 from models.meta import ModelMeta
-from models.onnx.metadata import INPUT_IMAGE, INPUT_MC, KEY_PRECISION, read_onnx_info
+from models.onnx.metadata import INPUT_IMAGE, INPUT_MC, INPUT_RATE, KEY_PRECISION, read_onnx_info
 from models.preprocess import FramePreprocessor
 
 RANDOM_OPS = frozenset({"RandomUniformLike", "RandomUniform", "RandomNormalLike", "RandomNormal", "Bernoulli"})
 QUANTIZED_OPS = ("Conv", "ConvTranspose", "MaxPool", "Concat", "Resize")
 KEY_QUANTIZATION = "vqseg.quantization"
-INPUT_RATE = "rate"  # the run-time dropout rate input of newer exports
 
 
 @dataclass(frozen=True)

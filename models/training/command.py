@@ -13,6 +13,7 @@ import torch
 
 from models.checkpoint import build_model, load_checkpoint, save_checkpoint
 from models.meta import ModelMeta
+from models.nets.bayesian_unet import PLACEMENTS
 from models.training.curve import write_training_curve
 from models.training.dataset import FrameSet, class_weights, mix_frame_sets
 from models.training.folders import load_folder
@@ -39,11 +40,27 @@ def _size(text: str) -> tuple[int, int]:
     return h, w
 
 
+def _range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO,HI, got {text!r}") from None
+    if not 0 < lo <= hi:
+        raise argparse.ArgumentTypeError(f"expected 0 < LO <= HI, got {text!r}")
+    return lo, hi
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/model.pt"), help="checkpoint to write")
     parser.add_argument("--arch", default="bayesian_unet", help="architecture (see models.available_architectures)")
     parser.add_argument("--width", type=int, default=16, help="bayesian_unet base width")
     parser.add_argument("--dropout", type=float, default=0.5, help="MC-dropout rate")
+    parser.add_argument("--dropout-kind", choices=("channel", "element"), default="channel",
+                        help="bayesian_unet: Dropout2d (whole feature maps) or element-wise Dropout")
+    parser.add_argument("--dropout-placement", choices=PLACEMENTS, default="deep",
+                        help="bayesian_unet: deep (6 layers), tail (last decoder block + head), head (head only)")
+    parser.add_argument("--zoom", type=_range, default=(0.9, 1.4), help="crop zoom range LO,HI (1 = inference scale)")
+    parser.add_argument("--blur", type=float, default=0.0, help="share of crops blurred (sigma 0.5-1.5 px)")
     parser.add_argument("--input-size", type=_size, default=(180, 240), help="network input HxW")
     parser.add_argument(
         "--data", type=Path, help="labelled folder (SegNet CamVid, CamVid colour, Cityscapes); default: synthetic"
@@ -108,7 +125,13 @@ def _init_weights(model: torch.nn.Module, path: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     frames, val, sample_weights, counted = _data(args)
     loss_weights = class_weights(counted.class_frequencies(), args.class_weights)
-    options = {"width": args.width} if args.arch == "bayesian_unet" else {}
+    options: dict[str, object] = {}
+    if args.arch == "bayesian_unet":
+        options = {"width": args.width}
+        if args.dropout_kind != "channel":
+            options["dropout_kind"] = args.dropout_kind
+        if args.dropout_placement != "deep":
+            options["dropout_placement"] = args.dropout_placement
     meta = ModelMeta(
         arch=args.arch,
         class_names=frames.class_names,
@@ -126,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps,
         batch_size=args.batch,
         crop=args.crop,
+        zoom=args.zoom,
+        blur=args.blur,
         lr=args.lr,
         seed=args.seed,
         threads=args.threads,

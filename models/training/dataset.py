@@ -88,11 +88,13 @@ def resize_pair(image: np.ndarray, labels: np.ndarray, size: tuple[int, int]) ->
 
 
 class BatchSampler:
-    """Random augmented batches as tensors: flips, crops at the inference scale, colour jitter, noise.
+    """Random augmented batches as tensors: flips, crops at the inference scale, colour jitter, noise, blur.
 
     A crop is a ``crop``-sized window of the frame (stored at the network's input size), zoomed by a
     log-uniform factor in ``zoom`` (1 = the inference scale), so objects keep the size they have when
-    the model serves. ``weights`` are per-frame sampling probabilities (default: uniform).
+    the model serves. ``blur`` is the share of crops blurred by a Gaussian of sigma 0.5-1.5 px (defocus,
+    motion, compression; 0 draws no random number for it, so older runs replay exactly). ``weights``
+    are per-frame sampling probabilities (default: uniform).
     """
 
     def __init__(
@@ -103,12 +105,16 @@ class BatchSampler:
         seed: int,
         weights: np.ndarray | None = None,
         zoom: tuple[float, float] = (0.9, 1.4),
+        blur: float = 0.0,
     ) -> None:
+        if not 0.0 <= blur <= 1.0:
+            raise ValueError(f"the blurred share must be in [0, 1], got {blur}")
         self.frames = frames
         self.batch_size = batch_size
         self.crop = crop
         self.weights = weights
         self.zoom = zoom
+        self.blur = blur
         self.rng = np.random.default_rng(seed)
 
     def state(self) -> dict[str, Any]:
@@ -139,6 +145,8 @@ class BatchSampler:
         gain = self.rng.uniform(0.7, 1.3) * self.rng.uniform(0.9, 1.1, size=3)
         pixels = (pixels - 128.0) * self.rng.uniform(0.75, 1.25) + 128.0 + self.rng.uniform(-20, 20)
         pixels = pixels * gain
+        if self.blur > 0 and self.rng.random() < self.blur:
+            pixels = cv2.GaussianBlur(pixels, (0, 0), float(self.rng.uniform(0.5, 1.5)))
         if self.rng.random() < 0.5:
             pixels += self.rng.normal(0.0, self.rng.uniform(1.0, 8.0), size=pixels.shape)
         return np.clip(pixels, 0, 255).astype(np.uint8), np.ascontiguousarray(labels)

@@ -30,6 +30,8 @@ class TrainConfig:
     steps: int = 2000
     batch_size: int = 8
     crop: tuple[int, int] = (128, 160)
+    zoom: tuple[float, float] = (0.9, 1.4)
+    blur: float = 0.0
     lr: float = 3e-3
     weight_decay: float = 1e-4
     seed: int = 0
@@ -47,6 +49,10 @@ class TrainConfig:
         for key in ("threads", "eval_every", "checkpoint_every", "time_budget", "resume_file", "resume"):
             data.pop(key)
         data["crop"] = list(self.crop)
+        data["zoom"] = list(self.zoom)
+        if self.zoom == (0.9, 1.4) and self.blur == 0.0:  # states written before these options existed
+            data.pop("zoom")
+            data.pop("blur")
         if not self.freeze_bn:  # runs from before the option existed resume as they were
             data.pop("freeze_bn")
         return data
@@ -103,7 +109,9 @@ def train(
     np.random.seed(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
-    sampler = BatchSampler(frames, config.batch_size, config.crop, config.seed, weights=sample_weights)
+    sampler = BatchSampler(
+        frames, config.batch_size, config.crop, config.seed, weights=sample_weights, zoom=config.zoom, blur=config.blur
+    )
     prep = FramePreprocessor(meta, torch.device("cpu"))
     prep.size = config.crop  # crops are already at the crop size: no resize
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)

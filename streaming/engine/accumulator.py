@@ -1,8 +1,9 @@
 """Forward passes as MC samples, and the one accumulator that averages them.
 
-``forward_samples`` runs a prepared batch ``(B, 3, H, W)`` ``m`` times (one batch of ``m·B`` frames,
-sample-major) and returns the sample probabilities as ``(B, M, C, h, w)``: the shape the accumulator
-takes, whatever the network (a network that draws several samples per forward would return it too).
+``forward_samples`` runs a prepared batch ``(B, 3, H, W)`` ``m`` times and returns the sample
+probabilities as ``(B, M, C, h, w)``: the shape the accumulator takes, whatever the network. MC
+samples come from ``models.predict_samples`` at the mode's MC rate: a network whose dropout sits in a
+cheap tail runs its trunk once and only the tail on ``B·M`` features; others run whole passes.
 ``McAccumulator`` keeps one frame's running sums on the device (mean probabilities and mean member
 entropy) across any number of steps, so ``bnn``'s N passes, a single MC pass (``vqbnn``) and a
 deterministic pass (``dnn``/``vqdnn``) all become a frame's prediction the same way.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from models import Segmenter
+from models import Segmenter, predict_samples
 from streaming.modes import Mode
 from streaming.uncertainty import entropy
 
@@ -32,14 +33,35 @@ def seeded(device: torch.device, seed: int) -> Iterator[None]:
 
 
 def forward_samples(
-    segmenter: Segmenter, batch: torch.Tensor, mc: bool, samples: int, temperature: float, seed: int | None = None
+    segmenter: Segmenter,
+    batch: torch.Tensor,
+    mc: bool,
+    samples: int,
+    temperature: float,
+    seed: int | None = None,
+    rate: float | None = None,
 ) -> torch.Tensor:
-    """``samples`` forward passes of ``batch`` as ``(B, M, C, h, w)`` probabilities on the device."""
-    b = batch.shape[0]
-    stacked = batch.repeat(samples, 1, 1, 1) if samples > 1 else batch
+    """``samples`` forward passes of ``batch`` as ``(B, M, C, h, w)`` probabilities on the device; MC
+    passes sample at ``rate`` (None: the training rate)."""
     with contextlib.nullcontext() if seed is None else seeded(segmenter.device, seed):
-        flat = segmenter.predict(stacked, mc=mc, temperature=temperature)  # (M·B, C, h, w), sample-major
+        if mc:
+            return predict_samples(segmenter, batch, samples, temperature=temperature, rate=rate)
+        b = batch.shape[0]
+        stacked = batch.repeat(samples, 1, 1, 1) if samples > 1 else batch
+        flat = segmenter.predict(stacked, mc=False, temperature=temperature)  # (M·B, C, h, w), sample-major
     return flat.view(samples, b, *flat.shape[1:]).transpose(0, 1)
+
+
+def mc_rate(segmenter: Segmenter, mode: Mode) -> float | None:
+    """The dropout rate ``mode``'s passes sample at (``meta.mc_rate``), None for deterministic modes."""
+    return segmenter.meta.mc_rate(mode.value) if mode.mc else None
+
+
+def samples_per_frame(segmenter: Segmenter, mode: Mode, bnn_samples: int) -> int:
+    """Passes one frame takes: ``bnn``'s N, vqbnn's samples per frame (``meta.samples_per_frame``), else 1."""
+    if mode is Mode.BNN:
+        return bnn_samples
+    return segmenter.meta.samples_per_frame(mode.value) if mode is Mode.VQBNN else 1
 
 
 class McAccumulator:
@@ -92,17 +114,21 @@ def predict_batch(
     samples: int = 30,
     sample_chunk: int = 8,
     temperature: float | None = None,
+    rate: float | None = None,
 ) -> BatchPrediction:
-    """A prepared batch through the network in ``mode`` without a stream: one pass (dnn/vqdnn/vqbnn)
-    or ``samples`` MC passes (bnn) in steps of ``sample_chunk``, averaged by ``McAccumulator``. Every
-    pass divides its logits by the mode's temperature (``meta.temperature(mode)``, or ``temperature``)."""
+    """A prepared batch through the network in ``mode`` without a stream: one pass (dnn/vqdnn), the
+    model's samples per frame (vqbnn, 1 unless set) or ``samples`` MC passes (bnn) in steps of
+    ``sample_chunk``, averaged by ``McAccumulator``. Every pass divides its logits by the mode's
+    temperature (``meta.temperature(mode)``, or ``temperature``); MC passes sample at the mode's rate
+    (``meta.mc_rate(mode)``, or ``rate``)."""
     t = segmenter.meta.temperature(mode.value) if temperature is None else float(temperature)
-    total = samples if mode is Mode.BNN else 1
+    r = mc_rate(segmenter, mode) if rate is None else float(rate)
+    total = samples_per_frame(segmenter, mode, samples)
     accumulators = [McAccumulator() for _ in range(batch.shape[0])]
     done = 0
     while done < total:
         m = min(sample_chunk, total - done)
-        step = forward_samples(segmenter, batch, mode.mc, m, t)
+        step = forward_samples(segmenter, batch, mode.mc, m, t, rate=r)
         for acc, frame_samples in zip(accumulators, step, strict=True):
             acc.add(frame_samples)
         done += m

@@ -2,8 +2,9 @@
 
 A step takes frames of many streams and runs the stages a reader can follow by name:
 
-1. group — frames that can share a forward pass: dropout on/off, the mode's temperature, the MC
-   samples this step (``bnn`` runs at most ``mc_chunk`` per step) and, for seeded streams, the seed;
+1. group — frames that can share a forward pass: dropout on/off, the mode's temperature and MC
+   rate, the MC samples this step (``bnn``, and ``vqbnn`` with several samples per frame, run at most
+   ``mc_chunk`` per step) and, for seeded streams, the seed;
 2. prepare + forward — one ``prepare`` and one forward per group, as ``(B, M, C, h, w)`` samples;
 3. accumulate — each frame's ``McAccumulator`` (the one MC accumulator);
 4. blend — a finished frame's stream blends it (``StreamSession.consume``: ring buffer, importance,
@@ -21,9 +22,8 @@ from collections.abc import Sequence
 import torch
 
 from models import Segmenter
-from streaming.engine.accumulator import forward_samples
+from streaming.engine.accumulator import forward_samples, mc_rate, samples_per_frame
 from streaming.engine.frames import FrameOutput, FrameWork, StepResult, StreamFrame
-from streaming.modes import Mode
 from streaming.uncertainty import single_maps
 
 MC_CHUNK = 4  # bnn samples per step by default: the server's turn size, so eval runs bnn as it is served
@@ -41,13 +41,14 @@ class InferenceEngine:
         self.mc_chunk = mc_chunk
 
     def begin(self, frame: StreamFrame) -> FrameWork:
-        """The frame's work with its settings as they are now (``bnn``: N samples, else one pass)."""
+        """The frame's work with its settings as they are now (``bnn``: N samples; ``vqbnn``: the model's
+        samples per frame, 1 unless set; else one pass)."""
         config = frame.settings
         seed = None
         if config.seed is not None:  # this frame's masks follow from the stream's seed and its index
             index = frame.session.frame_index + 1 if frame.session is not None else 0
             seed = (config.seed * _SEED_MIX + index) * _SEED_MIX & _SEED_MASK
-        return FrameWork(frame, config, config.samples if config.mode is Mode.BNN else 1, seed)
+        return FrameWork(frame, config, samples_per_frame(self.segmenter, config.mode, config.samples), seed)
 
     def run(self, frame: StreamFrame) -> FrameOutput:
         """One frame, all its steps (eval and bench: a one-frame call); raises the frame's error."""
@@ -62,17 +63,18 @@ class InferenceEngine:
     def step(self, works: Sequence[FrameWork]) -> list[StepResult]:
         """One step of every frame in ``works`` (at most one frame per stream)."""
         results = [StepResult() for _ in works]
-        groups: dict[tuple[bool, float, int, int | None], list[int]] = {}
+        groups: dict[tuple[bool, float, float | None, int, int | None], list[int]] = {}
         for i, work in enumerate(works):
             samples = min(work.left, self.mc_chunk)
             seed = None if work.seed is None else work.seed + work.accumulator.count
-            key = (work.config.mode.mc, self.segmenter.meta.temperature(work.config.mode.value), samples, seed)
+            mode = work.config.mode
+            key = (mode.mc, self.segmenter.meta.temperature(mode.value), mc_rate(self.segmenter, mode), samples, seed)
             groups.setdefault(key, []).append(i)
-        for (mc, temperature, samples, seed), members in groups.items():
+        for (mc, temperature, rate, samples, seed), members in groups.items():
             started = time.perf_counter()
             try:
                 batch = self.segmenter.prepare([works[i].frame.image for i in members])
-                probs = forward_samples(self.segmenter, batch, mc, samples, temperature, seed)
+                probs = forward_samples(self.segmenter, batch, mc, samples, temperature, seed, rate)
                 if self.segmenter.device.type == "cuda":
                     torch.cuda.synchronize(self.segmenter.device)
             except Exception as exc:  # the group's frames fail together; others go on

@@ -152,7 +152,7 @@ def test_metadata_round_trip(dynamo_onnx: Path) -> None:
     props = {p.key: p.value for p in model.metadata_props}
     assert props["classes"] == '["a", "b", "c", "d"]' and props["dropout"] == "0.5"
     assert {"palette", "mean", "std", "input_size", "vqseg.meta"} <= set(props)
-    assert [i.name for i in model.graph.input] == ["image", "mc"] and model.graph.output[0].name == "probs"
+    assert [i.name for i in model.graph.input] == ["image", "mc", "rate"] and model.graph.output[0].name == "probs"
     dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     assert isinstance(dims[0], str) and dims[1] == 3 and isinstance(dims[2], str) and isinstance(dims[3], str)
     assert sum(n.op_type == "RandomUniformLike" for n in model.graph.node) == 6

@@ -63,11 +63,13 @@ class SlowSegmenter:
             raise RuntimeError("synthetic model failure on a black frame")
         return self.inner.prepare(frames)
 
-    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor:
+    def predict(
+        self, batch: torch.Tensor, mc: bool, temperature: float = 1.0, rate: float | None = None
+    ) -> torch.Tensor:
         self.batch_sizes.append(int(batch.shape[0]))
         if self.delay:
             time.sleep(self.delay)
-        return self.inner.predict(batch, mc, temperature)
+        return self.inner.predict(batch, mc, temperature, rate)
 
 
 @dataclass

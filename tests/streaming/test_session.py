@@ -82,7 +82,9 @@ class SequenceSegmenter:
         self.calls = 0
         self.meta = ModelMeta("fixed", ("a", "b", "c"), ((0, 0, 0),) * 3)
 
-    def predict(self, batch: torch.Tensor, mc: bool, temperature: float = 1.0) -> torch.Tensor:
+    def predict(
+        self, batch: torch.Tensor, mc: bool, temperature: float = 1.0, rate: float | None = None
+    ) -> torch.Tensor:
         out = torch.cat([self.outputs[(self.calls + i) % len(self.outputs)] for i in range(batch.shape[0])])
         self.calls += batch.shape[0]
         return out
