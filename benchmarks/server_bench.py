@@ -66,6 +66,10 @@ class ServerBenchConfig:
     max_in_flight: int = 1
     jpeg_quality: int = 85
     formats: tuple[str, ...] = ("binary", "json")
+    # a level's window grows past ``seconds`` until every stream has this many results (a busy machine
+    # would otherwise report 0 fps from a short window), up to ``max_seconds``
+    min_results: int = 3
+    max_seconds: float = 120.0
 
 
 @dataclass
@@ -86,6 +90,18 @@ class _Recorder:
         before = [e[2] for e in self.events if e[0] < start]
         inside = [e[2] for e in self.window(start, end)]
         return (inside[-1] - (before[-1] if before else 0)) if inside else 0
+
+
+async def _timed_window(recorders: Sequence[_Recorder], config: ServerBenchConfig, start: float) -> float:
+    """Wait out a level's window from ``start``: at least ``seconds``, longer (up to ``max_seconds``)
+    until every stream has ``min_results`` results in it or has failed; returns the window's end."""
+    await asyncio.sleep(max(0.0, config.seconds - (time.monotonic() - start)))
+    limit = start + max(config.seconds, config.max_seconds)
+    while time.monotonic() < limit and any(
+        r.error is None and len(r.window(start, math.inf)) < config.min_results for r in recorders
+    ):
+        await asyncio.sleep(0.05)
+    return time.monotonic()
 
 
 async def _consume(client: StreamClient, frames: Sequence[np.ndarray], fps: float, recorder: _Recorder) -> None:
@@ -138,8 +154,7 @@ async def measure_level(
     await asyncio.sleep(config.warmup)
     start = time.monotonic()
     info = await asyncio.to_thread(_stream_info, http_url, clients[0].stream_id)
-    await asyncio.sleep(max(0.0, config.seconds - (time.monotonic() - start)))
-    end = time.monotonic()
+    end = await _timed_window(recorders, config, start)
     for task in tasks:
         task.cancel()
     await asyncio.wait(tasks, timeout=10.0)
@@ -215,6 +230,7 @@ async def run_server_bench(
         "formats": {name: vars(FORMATS[name]) for name in config.formats},
         "warmup_seconds": config.warmup,
         "seconds_per_level": config.seconds,
+        "min_results_per_stream": config.min_results,
         "pacing": "closed loop: each stream sends as fast as the server answers",
         "latency": "client took the frame (before JPEG encoding) -> its result arrived",
         "levels": levels,
@@ -256,8 +272,7 @@ async def _reference_level(
     tasks = [asyncio.create_task(_bare_client(f"{url}/ws", frames, config.jpeg_quality, r)) for r in recorders]
     await asyncio.sleep(config.warmup)
     start = time.monotonic()
-    await asyncio.sleep(config.seconds)
-    end = time.monotonic()
+    end = await _timed_window(recorders, config, start)
     for task in tasks:
         task.cancel()
     await asyncio.wait(tasks, timeout=10.0)
