@@ -32,7 +32,8 @@ def test_the_served_mc_rate_comes_from_the_checkpoint(tiny_checkpoint: Path, tmp
     model, meta = load_checkpoint(tiny_checkpoint)
     assert meta.dropout > 0
     with torch.no_grad():
-        model.head.weight.mul_(30.0)  # so that the untrained network's output reacts visibly to dropout
+        model.head.weight.mul_(300.0)  # confident logits: the untrained network reacts visibly to dropout (×30 left
+        # a margin of 2x over the threshold, and some mask draws fell under it)
     trained_rate = save_checkpoint(tmp_path / "trained.pt", model, meta)
     rated = save_checkpoint(tmp_path / "rated.pt", model, replace(meta, mc_rates={"bnn": 0.0, "vqbnn": 0.1}))
     frame = make_frame(3, size=meta.input_size, fmt=".png")
