@@ -54,7 +54,7 @@ def _server(model: Path, args: argparse.Namespace, extra: tuple[str, ...], name:
 def _hostile(model: Path, args: argparse.Namespace, run: dict[str, Any], jpegs: list[bytes]) -> None:
     baseline = args.hostile_baseline_seconds if args.hostile_baseline_seconds is not None else args.hostile_seconds
     config = HostileConfig(seconds=args.hostile_seconds, baseline_seconds=baseline, good_streams=args.hostile_streams,
-                           fps=args.hostile_fps, mode=args.mode)
+                           fps=args.hostile_fps, mode=args.mode, class_seconds=args.hostile_class_seconds)
     server = LocalServer(model, args.port, device=args.device, env=server_env(config),
                          log_path=args.out / "hostile-server.log")
     print(f"starting vqseg serve on 127.0.0.1:{server.port} for the hostile test ...", flush=True)
