@@ -188,6 +188,15 @@ async def run_hostile(
     return result
 
 
+def add_server_log(hostile: dict[str, Any], log_path: Path) -> None:
+    """Count the tracebacks in the server's log: an attack the server answered with one (an internal error)
+    is a hardening failure even when the attacker saw a fitting status."""
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    hostile["server_log_tracebacks"] = text.count("Traceback (most recent call last)")
+    if hostile["server_log_tracebacks"]:
+        hostile["hardening_failures"]["server_log.tracebacks"] = hostile["server_log_tracebacks"]
+
+
 def render_hostile(run: dict[str, Any], hostile: dict[str, Any]) -> str:
     def row(name: str, f: dict[str, Any]) -> str:
         lat = f["latency_ms"]
@@ -217,6 +226,8 @@ def render_hostile(run: dict[str, Any], hostile: dict[str, Any]) -> str:
     cpu = [hostile[p].get("server_cpu_seconds") for p in ("baseline", "attack")]
     lines += ["", f"Server CPU seconds: baseline {cpu[0]}, under attack {cpu[1]}; attacker process "
               f"{hostile['attackers'].get('attacker_process', {}).get('cpu_seconds')} CPU seconds."]
+    if "server_log_tracebacks" in hostile:
+        lines += ["", f"Tracebacks in the server's log: {hostile['server_log_tracebacks']}."]
     lines += ["", "Hardening failures: " + (", ".join(f"{k} {v}" for k, v in failures.items()) if failures else "none")]
     return "\n".join(lines) + "\n"
 

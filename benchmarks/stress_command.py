@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from benchmarks.hostile_bench import HostileConfig, render_hostile, run_hostile, server_env
+from benchmarks.hostile_bench import HostileConfig, add_server_log, render_hostile, run_hostile, server_env
 from benchmarks.load_bench import LoadConfig, run_load
 from benchmarks.scene import render_frames
 from benchmarks.soak_bench import SoakConfig, run_soak
@@ -61,6 +61,7 @@ def _hostile(model: Path, args: argparse.Namespace, run: dict[str, Any], jpegs: 
     with server:
         assert server.process is not None
         hostile = asyncio.run(run_hostile(server.ws_url, server.url, jpegs, config, server.process.pid, print))
+    add_server_log(hostile, args.out / "hostile-server.log")
     write_json(args.out / "hostile.json", {"run": run, "hostile": hostile})
     (args.out / "hostile.md").write_text(render_hostile(run, hostile))
     print(render_hostile(run, hostile))

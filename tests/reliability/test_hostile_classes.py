@@ -5,11 +5,12 @@ verdicts read outcomes that show a failure, or nothing at all, as such."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from benchmarks.attackers_round3 import CLASSES, run_class, verdict
-from benchmarks.hostile_bench import HostileConfig, class_verdicts, render_hostile
+from benchmarks.hostile_bench import HostileConfig, add_server_log, class_verdicts, render_hostile
 from tests.server.conftest import ServerFactory
 
 EXPECTED = {"scan_bomb": "refused", "huge_scene": "refused", "amplification": "bounded", "pong_flood": "bounded",
@@ -46,7 +47,7 @@ def test_verdicts_read_outcomes(name: str, outcomes: dict[str, int], expected: s
     assert verdict(name, outcomes)[0] == expected
 
 
-def test_the_report_shows_the_worse_verdict_and_each_class_rss() -> None:
+def test_the_report_shows_the_worse_verdict_each_class_rss_and_server_tracebacks(tmp_path: Path) -> None:
     together = {name: {"http_400": 1} for name in CLASSES} | {"scan_bomb": {"body_http_413": 4}}
     alone = {name: {"outcomes": {"http_400": 1}, "rss_before_mb": 1000.0, "rss_peak_mb": 1010.0,
                     "rss_after_mb": 1001.0} for name in CLASSES}
@@ -58,5 +59,9 @@ def test_the_report_shows_the_worse_verdict_and_each_class_rss() -> None:
     hostile = {"config": HostileConfig().__dict__, "baseline": figures, "attack": figures, "rss_start_mb": 900.0,
                "rss_peak_ratio": 1.0, "attackers": together, "classes_alone": alone, "verdicts": verdicts,
                "hardening_failures": {}}
+    log = tmp_path / "hostile-server.log"
+    log.write_text("ERROR server.errors: internal error\nTraceback (most recent call last):\n  ...\n")
+    add_server_log(hostile, log)  # the attacker saw a fitting status, the server logged an internal error
     text = render_hostile({}, hostile)
     assert "| scan_bomb | **FAILED** |" in text and "1,000 → 1,010 (+10)" in text
+    assert hostile["hardening_failures"] == {"server_log.tracebacks": 1} and "Tracebacks in the server's log: 1" in text
