@@ -30,8 +30,9 @@ def test_every_round3_class_is_refused_or_bounded_by_a_default_server(start_serv
 
 
 @pytest.mark.parametrize(("name", "outcomes", "expected"), [
-    ("scan_bomb", {"body_http_413": 3, "multipart_http_413": 3}, "refused"),
-    ("scan_bomb", {"body_http_413": 3, "accepted_scan_bomb": 1}, "FAILED"),
+    ("scan_bomb", {"body_scans_http_413": 3, "multipart_scans_http_413": 3}, "refused"),
+    ("scan_bomb", {"body_scans_http_413": 3, "body_http_413": 1}, "no answer"),  # one never reached the check
+    ("scan_bomb", {"body_scans_http_413": 3, "accepted_scan_bomb": 1}, "FAILED"),
     ("huge_scene", {}, "no answer"),
     ("huge_scene", {"ReadTimeout": 4}, "no answer"),
     ("amplification", {"bounded": 2, "largest_answer_kb": 6000}, "bounded"),
@@ -48,7 +49,7 @@ def test_verdicts_read_outcomes(name: str, outcomes: dict[str, int], expected: s
 
 
 def test_the_report_shows_the_worse_verdict_each_class_rss_and_server_tracebacks(tmp_path: Path) -> None:
-    together = {name: {"http_400": 1} for name in CLASSES} | {"scan_bomb": {"body_http_413": 4}}
+    together = {name: {"http_400": 1} for name in CLASSES} | {"scan_bomb": {"body_scans_http_413": 4}}
     alone = {name: {"outcomes": {"http_400": 1}, "rss_before_mb": 1000.0, "rss_peak_mb": 1010.0,
                     "rss_after_mb": 1001.0} for name in CLASSES}
     alone["scan_bomb"]["outcomes"] = {"accepted_scan_bomb": 1}
