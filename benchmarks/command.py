@@ -141,6 +141,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          help="baseline phase without attackers, s (default: --hostile-seconds)")
     hostile.add_argument("--hostile-streams", type=int, default=32, help="good WebSocket streams, 1..32 (default 32)")
     hostile.add_argument("--hostile-fps", type=float, default=5.0, help="frames per second per good stream (5)")
+    hostile.add_argument("--hostile-class-seconds", type=float, default=20.0,
+                         help="then each round-3 attack class alone, for its RSS peak, s (default 20; 0: skip)")
 
 
 def _defaults(args: argparse.Namespace) -> None:

@@ -6,9 +6,12 @@ Phase 1 (baseline): ``good_streams`` WebSocket cameras push JPEG frames at ``fps
 bnn at the sample cap, a WebSocket flood on one stream, pull-policy and Origin abuse; and from
 ``benchmarks.attackers_round3`` JPEG scan bombs, huge pulled scenes, output amplification, a pong
 flood and DNS-rebinding Host names), in a child
-process of their own so that their CPU work does not distort the good streams' clock. Reported:
-the good streams' sent/served, served fps, p50/p99 latency and errors in each phase; the server's
-RSS (start, peak per phase, attack peak / baseline peak); and how each attacker was answered.
+process of their own so that their CPU work does not distort the good streams' clock. Phase 3 (one
+class at a time): each of the round-3 classes alone for ``class_seconds``, with no good streams, so
+that the server's RSS peak can be told per class. Reported: the good streams' sent/served, served
+fps, p50/p99 latency and errors in each phase; the server's RSS (start, peak per phase, attack peak /
+baseline peak); how each attacker was answered; and per round-3 class its verdict (refused, bounded
+or FAILED) with the RSS before and at the peak of its own phase.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.attackers import AttackConfig, attack_in_process
+from benchmarks.attackers_round3 import CLASSES, class_in_process, verdict
 from benchmarks.proc_memory import rss_mb
 from benchmarks.traffic import Tally, push_ws
 from vqseg_client.result import percentile
@@ -39,10 +43,13 @@ class HostileConfig:
     fps: float = 5.0
     mode: str = "vqbnn"
     max_samples: int = 32
+    class_seconds: float = 20.0  # each round-3 class alone afterwards (0: not run)
 
     def __post_init__(self) -> None:
         if not 1 <= self.good_streams <= MAX_GOOD_STREAMS:
             raise ValueError(f"good streams must be 1..{MAX_GOOD_STREAMS}")
+        if self.class_seconds < 0:
+            raise ValueError("class seconds must be >= 0")
 
 
 def server_env(config: HostileConfig) -> dict[str, str]:
@@ -102,6 +109,34 @@ async def _phase(pid: int | None, work: Any) -> tuple[Any, list[float], float]:
     return result, rss, time.monotonic() - started
 
 
+async def _one_class_each(http_url: str, pid: int | None, seconds: float,
+                          say: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    """Each round-3 class alone for ``seconds``: its outcomes and the server's RSS before, at the peak
+    of its phase and 2 s after."""
+    classes: dict[str, dict[str, Any]] = {}
+    for name in CLASSES if seconds > 0 else ():
+        await asyncio.sleep(2.0)
+        before = rss_mb(pid) if pid is not None else None
+        say(f"  {name} alone for {seconds:g} s")
+        outcomes, rss, _ = await _phase(pid, asyncio.to_thread(class_in_process, http_url, name, seconds))
+        await asyncio.sleep(2.0)
+        classes[name] = {"outcomes": outcomes, "rss_before_mb": before, "rss_peak_mb": max(rss) if rss else None,
+                         "rss_after_mb": rss_mb(pid) if pid is not None else None}
+    return classes
+
+
+def class_verdicts(attackers: dict[str, dict[str, int]], classes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per round-3 class: the verdict of the attack phase, of its own phase, and the worse of the two."""
+    order = ("FAILED", "no answer", "bounded", "refused")
+    verdicts: dict[str, Any] = {}
+    for name in CLASSES:
+        together = verdict(name, attackers.get(name, {}))
+        alone = verdict(name, classes[name]["outcomes"]) if name in classes else None
+        worst = min((v for v in (together, alone) if v is not None), key=lambda v: order.index(v[0]))
+        verdicts[name] = {"verdict": worst[0], "with_others": list(together), "alone": list(alone) if alone else None}
+    return verdicts
+
+
 async def run_hostile(
     ws_url: str, http_url: str, jpegs: Sequence[bytes], config: HostileConfig, pid: int | None = None,
     report: Callable[[str], None] | None = None,
@@ -135,16 +170,31 @@ async def run_hostile(
                 if kind.startswith("accepted_") or kind == "open_too_long"}
     if attacks["ws_flood"].get("server_max_connections", 0) > WS_PER_STREAM:
         failures["ws_flood.server_max_connections"] = attacks["ws_flood"]["server_max_connections"]
+    if config.class_seconds > 0:
+        say(f"  one class at a time: {', '.join(CLASSES)}")
+    classes = await _one_class_each(http_url, pid, config.class_seconds, say)
+    failures |= {f"{name}_alone.{kind}": n for name, c in classes.items() for kind, n in c["outcomes"].items()
+                 if kind.startswith("accepted_")}
     result = {
         "config": asdict(config), "rss_start_mb": rss_start,
         "baseline": base_fig, "attack": attack_fig,
         "rss_peak_ratio": round(ratio, 3) if ratio else None,
-        "attackers": attacks, "hardening_failures": failures,
+        "attackers": attacks, "classes_alone": classes, "verdicts": class_verdicts(attacks, classes),
+        "hardening_failures": failures,
     }
     say(f"  good streams: baseline {base_fig['served_fps']} fps p50 {base_fig['latency_ms']['p50']} ms; "
         f"under attack {attack_fig['served_fps']} fps p50 {attack_fig['latency_ms']['p50']} ms; "
         f"errors {attack_fig['errors']}; RSS peak ratio {result['rss_peak_ratio']}")
     return result
+
+
+def add_server_log(hostile: dict[str, Any], log_path: Path) -> None:
+    """Count the tracebacks in the server's log: an attack the server answered with one (an internal error)
+    is a hardening failure even when the attacker saw a fitting status."""
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    hostile["server_log_tracebacks"] = text.count("Traceback (most recent call last)")
+    if hostile["server_log_tracebacks"]:
+        hostile["hardening_failures"]["server_log.tracebacks"] = hostile["server_log_tracebacks"]
 
 
 def render_hostile(run: dict[str, Any], hostile: dict[str, Any]) -> str:
@@ -171,9 +221,37 @@ def render_hostile(run: dict[str, Any], hostile: dict[str, Any]) -> str:
     ]
     for name, kinds in hostile["attackers"].items():
         lines.append(f"| {name} | {', '.join(f'{k} {v}' for k, v in kinds.items()) or '-'} |")
+    lines += _render_verdicts(hostile)
     failures = hostile["hardening_failures"]
     cpu = [hostile[p].get("server_cpu_seconds") for p in ("baseline", "attack")]
     lines += ["", f"Server CPU seconds: baseline {cpu[0]}, under attack {cpu[1]}; attacker process "
               f"{hostile['attackers'].get('attacker_process', {}).get('cpu_seconds')} CPU seconds."]
+    if "server_log_tracebacks" in hostile:
+        lines += ["", f"Tracebacks in the server's log: {hostile['server_log_tracebacks']}."]
     lines += ["", "Hardening failures: " + (", ".join(f"{k} {v}" for k, v in failures.items()) if failures else "none")]
     return "\n".join(lines) + "\n"
+
+
+def _mb(value: float | None) -> str:
+    return f"{value:,.0f}" if value is not None else "-"
+
+
+def _render_verdicts(hostile: dict[str, Any]) -> list[str]:
+    """The round-3 classes: verdict, what shows it, and the server's RSS in each class's own phase."""
+    verdicts, alone = hostile.get("verdicts", {}), hostile.get("classes_alone", {})
+    if not verdicts:
+        return []
+    seconds = hostile["config"].get("class_seconds", 0)
+    lines = ["", f"Round-3 classes (issue 20): verdict under the attack phase and alone ({seconds:g} s each, no good "
+             "streams; RSS of the server in that class's own phase):", "",
+             "| class | verdict | with the other attackers | alone | RSS before → peak MB (growth) |",
+             "|---|---|---|---|---|"]
+    for name, v in verdicts.items():
+        own = alone.get(name, {})
+        before, peak = own.get("rss_before_mb"), own.get("rss_peak_mb")
+        growth = f" (+{peak - before:,.0f})" if before is not None and peak is not None else ""
+        rss = f"{_mb(before)} → {_mb(peak)}{growth}" if own else "-"
+        alone_text = f"{v['alone'][0]}: {v['alone'][1]}" if v["alone"] else "not run"
+        lines.append(f"| {name} | **{v['verdict']}** | {v['with_others'][0]}: {v['with_others'][1]} | "
+                     f"{alone_text} | {rss} |")
+    return lines

@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from benchmarks.hostile_bench import HostileConfig, render_hostile, run_hostile, server_env
+from benchmarks.hostile_bench import HostileConfig, add_server_log, render_hostile, run_hostile, server_env
 from benchmarks.load_bench import LoadConfig, run_load
 from benchmarks.scene import render_frames
 from benchmarks.soak_bench import SoakConfig, run_soak
@@ -54,13 +54,14 @@ def _server(model: Path, args: argparse.Namespace, extra: tuple[str, ...], name:
 def _hostile(model: Path, args: argparse.Namespace, run: dict[str, Any], jpegs: list[bytes]) -> None:
     baseline = args.hostile_baseline_seconds if args.hostile_baseline_seconds is not None else args.hostile_seconds
     config = HostileConfig(seconds=args.hostile_seconds, baseline_seconds=baseline, good_streams=args.hostile_streams,
-                           fps=args.hostile_fps, mode=args.mode)
+                           fps=args.hostile_fps, mode=args.mode, class_seconds=args.hostile_class_seconds)
     server = LocalServer(model, args.port, device=args.device, env=server_env(config),
                          log_path=args.out / "hostile-server.log")
     print(f"starting vqseg serve on 127.0.0.1:{server.port} for the hostile test ...", flush=True)
     with server:
         assert server.process is not None
         hostile = asyncio.run(run_hostile(server.ws_url, server.url, jpegs, config, server.process.pid, print))
+    add_server_log(hostile, args.out / "hostile-server.log")
     write_json(args.out / "hostile.json", {"run": run, "hostile": hostile})
     (args.out / "hostile.md").write_text(render_hostile(run, hostile))
     print(render_hostile(run, hostile))

@@ -3,7 +3,9 @@
 Routes raise domain exceptions (``streaming`` errors, ``models.CheckpointError``) or the server's own
 ``ServiceError`` subclasses below; ``install_error_handlers`` answers them all as
 ``{"error": {"code", "message"}}``; ``describe`` gives the same mapping to the WebSocket code.
-Unknown exceptions are logged with their traceback and become 500 ``internal`` / close 1011.
+Unknown exceptions are logged with their traceback and become 500 ``internal`` / close 1011. A client
+gone before its request body arrived (it closed, or the body timeout cut it: Starlette's
+``ClientDisconnect``) is neither: one log line, nothing counted, nothing sent.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from models import CheckpointError
 from streaming import TooManyStreamsError, UnknownStreamError
@@ -160,8 +163,13 @@ def install_error_handlers(app: FastAPI, on_error: object = None) -> None:
         info = ErrorInfo(exc.status_code, code, str(exc.detail), 1011, dict(exc.headers or {}))
         return respond(info)
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        log.info("client gone before its request body arrived: %s %s", request.method, request.url.path)
+        return Response(status_code=400)  # never sent: the connection is closed (408 was sent on a timeout)
+
     for exc_type in (ServiceError, UnknownStreamError, TooManyStreamsError, SourceError, CheckpointError):
         app.add_exception_handler(exc_type, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, service_error)

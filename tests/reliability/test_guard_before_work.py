@@ -5,7 +5,6 @@ messages, a WebSocket peer that reads its pongs, and the answers and headers aro
 from __future__ import annotations
 
 import json
-import logging
 import socket
 import time
 
@@ -13,7 +12,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.reliability.test_connection_limits import raw, read_all
+from tests.reliability.test_connection_limits import LogRecords, raw, read_all
 from tests.reliability.test_vanish import raw_ws, ws_frame
 from tests.server.conftest import LiveServer, ServerFactory, make_frame
 from tests.server.test_ws import close_code, recv_json, recv_type
@@ -172,22 +171,9 @@ def test_a_request_cut_by_the_shutdown_timeout_gets_json_503(start_server: Serve
     assert status(answer) == 503 and error_code(answer) == "not_ready", answer[:300]
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 def test_invalid_utf8_text_closes_with_1007_without_a_traceback(start_server: ServerFactory) -> None:
     live = start_server()
-    keep = _Records()
-    loggers = [logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.error")]  # uvicorn's do not propagate
-    for logger in loggers:
-        logger.addHandler(keep)
-    try:
+    with LogRecords() as keep:
         for _ in range(3):
             sock = raw_ws(live, "utf8")
             sock.sendall(ws_frame(b'{"type": "ping", "id": "\xff\xfe"}', opcode=0x1))
@@ -195,9 +181,6 @@ def test_invalid_utf8_text_closes_with_1007_without_a_traceback(start_server: Se
             data = read_all(sock)
             sock.close()
             assert b"\x88" in data and b"\x03\xef" in data  # a close frame with 1007
-    finally:
-        for logger in loggers:
-            logger.removeHandler(keep)
     assert not [r for r in keep.records if r.exc_info], [r.getMessage() for r in keep.records]
     with live.client() as client:
         assert client.get("/healthz").status_code == 200
