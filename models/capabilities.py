@@ -16,12 +16,14 @@ DETERMINISTIC_MODES = ("dnn", "vqdnn")
 
 @dataclass(frozen=True)
 class Capabilities:
-    """``mc``/``deterministic``: which passes work; ``dropout`` says what was found (for /v1/model)."""
+    """``mc``/``deterministic``: which passes work; ``dropout`` says what was found (for /v1/model);
+    ``rate_fixed`` why the MC rate cannot be set (empty: it can, per call)."""
 
     mc: bool
     deterministic: bool = True
     dropout: str = ""
     reason: str = ""  # why MC (or the deterministic pass) is not available
+    rate_fixed: str = ""
 
     @property
     def modes(self) -> list[str]:
@@ -39,7 +41,8 @@ class Capabilities:
 
     def as_dict(self) -> dict[str, object]:
         return {"modes": self.modes, "mc_dropout": self.mc, "deterministic": self.deterministic,
-                "dropout": self.dropout, "reason": self.reason}
+                "dropout": self.dropout, "reason": self.reason,
+                "mc_rate_settable": self.mc and not self.rate_fixed, "mc_rate_fixed": self.rate_fixed}
 
 
 def capabilities_of(segmenter: object) -> Capabilities:

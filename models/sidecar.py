@@ -10,7 +10,7 @@ Other keys: ``mean``/``std`` (RGB, in [0, 1] or in [0, 255] as mmsegmentation wr
 ImageNet), ``channels`` (``RGB`` or ``BGR``: the order the network expects), ``output`` (``logits``
 or ``probabilities``), ``layout`` (``NCHW`` or ``NHWC``), ``input_name``/``output_name`` (which
 tensor, when a file has several), ``format`` (``torchscript``, ``torch-export``, ``torch-module``),
-``name``, ``temperatures`` (written by ``vqseg calibrate``).
+``name``, ``temperatures`` and ``mc_rates`` (per mode, written by ``vqseg calibrate``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ CHANNELS = ("RGB", "BGR")
 FORMATS = ("onnx", "torchscript", "torch-export", "torch-module")
 KEYS = frozenset(
     {"name", "preset", "classes", "palette", "input_size", "mean", "std", "channels", "output", "layout",
-     "input_name", "output_name", "format", "temperatures"}
+     "input_name", "output_name", "format", "temperatures", "mc_rates"}
 )
 
 
@@ -57,6 +57,7 @@ class ModelDescription:
     format: str | None = None
     name: str = "model"
     temperatures: dict[str, float] = field(default_factory=dict)
+    mc_rates: dict[str, float] = field(default_factory=dict)
     source: str = "flags"
 
     def meta(self, arch: str, input_size: tuple[int, int], dropout: float, info: Mapping[str, Any]) -> ModelMeta:
@@ -66,7 +67,7 @@ class ModelDescription:
             mean=self.mean, std=self.std, dropout=dropout, name=self.name,
             arch_options={"sidecar": self.source, "output": self.output, "layout": self.layout,
                           "channels": self.channels, **info},
-            temperatures=dict(self.temperatures),
+            temperatures=dict(self.temperatures), mc_rates=dict(self.mc_rates),
         )
 
 
@@ -161,16 +162,27 @@ def parse_description(data: Mapping[str, Any], source: str) -> ModelDescription:
                                 ("channels", channels, CHANNELS), ("format", fmt, (None, *FORMATS))):
         if value not in allowed:
             raise SidecarError(f"{source}: {key} must be one of {', '.join(a for a in allowed if a)}, got {value!r}")
-    temperatures = data.get("temperatures") or {}
-    if not isinstance(temperatures, dict):
-        raise SidecarError(f"{source}: temperatures must map a mode to a number")
+    temperatures, mc_rates = _per_mode(data, "temperatures", source), _per_mode(data, "mc_rates", source)
+    if any(not 0.0 <= r < 1.0 for r in mc_rates.values()):
+        raise SidecarError(f"{source}: mc_rates must be in [0, 1), got {mc_rates}")
     return ModelDescription(
         class_names=names, palette=palette, input_size=_size(data.get("input_size"), source), mean=mean, std=std,
         channels=channels, output=output, layout=layout,
         input_name=_optional_str(data.get("input_name")), output_name=_optional_str(data.get("output_name")),
         format=fmt, name=str(data.get("name") or "model"),
-        temperatures={str(k): float(v) for k, v in temperatures.items()}, source=source,
+        temperatures=temperatures, mc_rates=mc_rates, source=source,
     )
+
+
+def _per_mode(data: Mapping[str, Any], key: str, source: str) -> dict[str, float]:
+    """A ``{mode: number}`` key (``temperatures``, ``mc_rates``)."""
+    raw = data.get(key) or {}
+    try:
+        if not isinstance(raw, dict):
+            raise TypeError(type(raw).__name__)
+        return {str(k): float(v) for k, v in raw.items()}
+    except (TypeError, ValueError) as exc:
+        raise SidecarError(f"{source}: {key} must map a mode to a number ({exc})") from exc
 
 
 def _classes(data: Mapping[str, Any], source: str) -> tuple[tuple[str, ...], tuple[tuple[int, int, int], ...]]:
@@ -241,16 +253,19 @@ def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def write_temperatures(
+def write_calibration(
     model: str | Path, sidecar: str | Path | None, out: str | Path | None, overrides: Mapping[str, Any],
-    temperatures: Mapping[str, float],
+    temperatures: Mapping[str, float], mc_rates: Mapping[str, float] | None = None,
 ) -> Path:
-    """Store ``temperatures`` (``vqseg calibrate``) in a foreign model's sidecar: ``out``, else the sidecar
-    it was described by (updated in place), else a new one next to the model; keys given as flags are
-    written too, so the sidecar alone describes the model afterwards."""
+    """Store ``temperatures`` and ``mc_rates`` (``vqseg calibrate``) in a foreign model's sidecar: ``out``,
+    else the sidecar it was described by (updated in place), else a new one next to the model; keys
+    given as flags are written too, so the sidecar alone describes the model afterwards. No ``mc_rates``
+    (a model whose rate cannot be set, or no MC mode fitted) leaves that key as it was."""
     source = Path(sidecar) if sidecar else sidecar_path(model)
     data: dict[str, Any] = read_sidecar_file(source) if source is not None else {}
     data.update({k: v for k, v in overrides.items() if v is not None})
     data["temperatures"] = {str(k): round(float(v), 6) for k, v in temperatures.items()}
+    if mc_rates:
+        data["mc_rates"] = {str(k): round(float(v), 6) for k, v in mc_rates.items()}
     target = Path(out) if out else (source or default_sidecar_path(model))
     return write_sidecar(target, data)

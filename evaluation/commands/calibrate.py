@@ -1,5 +1,5 @@
 """``vqseg calibrate``: fit a temperature per inference mode, and the MC dropout rate of the MC modes,
-on labelled video; store them in a checkpoint.
+on labelled video; store them in a checkpoint (or a foreign model's sidecar).
 
 Each mode's temperature (and rate) minimises the NLL of what that mode serves
 (``evaluation.calibration.search``) on a labelled folder's frames, grouped into sequences as
@@ -7,7 +7,10 @@ Each mode's temperature (and rate) minimises the NLL of what that mode serves
 candidate rate, N MC passes per frame; each temperature search reuses those passes. The new
 checkpoint is the old one with ``meta.temperatures`` and ``meta.mc_rates`` set (and
 ``meta.mc_samples["vqbnn"]`` with ``--vqbnn-samples``); the server, ``vqseg eval`` and the ONNX
-backend (through ``vqseg export``) apply them. A tau / K suggestion is reported, not applied.
+backend (through ``vqseg export``) apply them. A model trained elsewhere gets its temperatures and, where
+its MC rate can be set (``rate_refusal`` is None: ONNX Dropout nodes, ``.pt2`` programs, whole modules),
+its MC rates written into its sidecar (``temperatures``, ``mc_rates``); one whose rate is fixed
+(TorchScript, random-mask graphs) is fitted at its own rate. A tau / K suggestion is reported, not applied.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from models.capabilities import capabilities_of, usable_modes
 from models.devices import resolve_device
 from models.foreign import is_foreign
 from models.onnx.metadata import write_temperatures as write_onnx_temperatures
-from models.sidecar import write_temperatures
+from models.sidecar import write_calibration
 from models.sidecar_flags import add_description_flags, description_overrides
 from models.training.layouts import find_labelled_files
 from streaming import Mode, StreamConfig
@@ -87,7 +90,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=_rates,
         default=list(DEFAULT_RATES),
         help="MC dropout rates searched for bnn/vqbnn (comma-separated; 'none': keep the training rate); "
-        f"default {','.join(f'{r:g}' for r in DEFAULT_RATES)} plus the training rate (vqseg checkpoints only)",
+        f"default {','.join(f'{r:g}' for r in DEFAULT_RATES)} plus the training rate (vqseg checkpoints, and "
+        "foreign models whose rate can be set: the fitted rates go to the sidecar)",
     )
     add("--vqbnn-samples", type=int, help="MC samples vqbnn averages per frame (default: the model's, 1)")
     add("--device", default="cpu", help="cpu, cuda, auto (default cpu)")
@@ -127,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
             model, meta = load_checkpoint(source)
             segmenter = TorchSegmenter(model, meta, resolve_device(args.device))
         meta = segmenter.meta
+        fixed_rate = getattr(segmenter, "rate_refusal", None) if foreign else None  # before any label map
+        own_rate = getattr(segmenter, "own_rate", "")
         folder = find_labelled_files(args.data, args.split)
         if args.label_map:
             segmenter = map_labels(segmenter, args.label_map, folder.codec.class_names, folder.codec.palette)
@@ -143,7 +149,13 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= per_frame <= 256:
         print("vqseg calibrate: --vqbnn-samples must be in 1..256", file=sys.stderr)
         return 2
-    rates = args.rates if model is not None else []  # a model trained elsewhere samples at its own rate
+    # vqseg checkpoints and foreign models whose rate can be set search the rates; vqseg's own ONNX files
+    # (calibrate the .pt for rates) and foreign models with a fixed rate sample at their own
+    rate_settable = model is not None or (foreign and fixed_rate is None)
+    rates = args.rates if rate_settable else []
+    if foreign and fixed_rate is not None and args.rates and any(m.mc for m in args.modes):
+        print(f"vqseg calibrate: the MC rate is not searched: {Path(source).name} samples only at "
+              f"{own_rate}: {fixed_rate}", file=sys.stderr)
     runs = [(r, False) for r in video.sequences] + [(r, True) for r in video.stills]
     loaded = list(zip(load_runs([r for r, _ in runs], folder.codec), (s for _, s in runs), strict=True))
     fits = search(segmenter, loaded, args.modes, config, rates, args.pixels, per_frame, not args.no_progress)
@@ -166,8 +178,8 @@ def run(args: argparse.Namespace) -> int:
     if exported:  # vqseg's own ONNX file: temperatures into a copy's metadata (calibrate the .pt for rates)
         write_onnx_temperatures(source, args.out, calibrated.temperatures)
     elif model is None:
-        args.out = write_temperatures(source, args.sidecar, args.out, description_overrides(args),
-                                      calibrated.temperatures)
+        args.out = write_calibration(source, args.sidecar, args.out, description_overrides(args),
+                                     calibrated.temperatures, calibrated.mc_rates if rate_settable else None)
     else:
         save_checkpoint(args.out, model.cpu(), calibrated)
     report = {

@@ -26,6 +26,7 @@ from models.foreign_segmenter import ForeignSegmenter
 from models.onnx.foreign_graph import (
     FLOAT_TYPES,
     MC_INPUT,
+    RATE_INPUT,
     ForeignGraphError,
     GraphFacts,
     choose_output,
@@ -43,8 +44,9 @@ DISABLED_OPTIMIZERS = ["EliminateDropout"]  # ONNX Runtime deletes Dropout nodes
 
 
 class ForeignOnnxSegmenter(ForeignSegmenter):
-    """A foreign ONNX graph: ``predict`` feeds ``vqseg_mc`` when dropout was made live; a graph with
-    random masks baked in samples on every call and refuses ``mc=False``."""
+    """A foreign ONNX graph: ``predict`` feeds ``vqseg_mc`` when dropout was made live (and ``vqseg_rate``,
+    the MC rate, when the ratios were wired to it); a graph with random masks baked in samples on every
+    call, at its own rate, and refuses ``mc=False``."""
 
     backend = "onnx"
 
@@ -60,13 +62,15 @@ class ForeignOnnxSegmenter(ForeignSegmenter):
         self.output = output
         self.providers: list[str] = list(session.get_providers())
         self._live_dropout = live_dropout
+        self.rate_refusal = facts.rate_refusal
         out_batch = next((o.shape[0] for o in facts.outputs if o.name == output), None)
         # a graph fixed at batch 1 (or one whose exporter pinned the output's batch to 1) runs frame by frame
         self._per_frame = 1 in (facts.image.shape[0], out_batch)
         self._dtype = FLOAT_TYPES[facts.image.elem_type]
 
-    def run_raw(self, batch: torch.Tensor, mc: bool) -> torch.Tensor:
-        """The graph's chosen output for ``batch`` as a CPU tensor, as the graph gives it."""
+    def run_raw(self, batch: torch.Tensor, mc: bool, rate: float | None = None) -> torch.Tensor:
+        """The graph's chosen output for ``batch`` as a CPU tensor, as the graph gives it; MC passes at
+        ``rate`` (None: the file's own)."""
         image = batch.detach().to("cpu", torch.float32).numpy().astype(self._dtype, copy=False)
         chunks = [image[i : i + 1] for i in range(len(image))] if self._per_frame else [image]
         results = []
@@ -74,6 +78,8 @@ class ForeignOnnxSegmenter(ForeignSegmenter):
             feeds: dict[str, np.ndarray] = {self.facts.image.name: np.ascontiguousarray(chunk)}
             if self._live_dropout:
                 feeds[MC_INPUT] = np.array(mc)
+                if self.facts.rate_input:
+                    feeds[RATE_INPUT] = np.array(self.meta.dropout if rate is None else rate, dtype=np.float32)
             (out,) = self.session.run([self.output], feeds)
             results.append(torch.from_numpy(np.asarray(out, dtype=np.float32)))
         return torch.cat(results, dim=0)
@@ -114,6 +120,7 @@ def load_foreign_onnx(
     segmenter = ForeignOnnxSegmenter(session, facts, output.name, description, input_size, torch_device, path, live)
     _check_output(segmenter, source)
     segmenter.capabilities = _discover(segmenter, facts, live)
+    segmenter.check_mc_rates()
     log.info(
         "onnxruntime %s: %s (foreign, %s) runs on %s%s; dropout: %s; modes: %s",
         ort.__version__, path.name, description.source, segmenter.providers[0],
@@ -182,13 +189,15 @@ def _discover(segmenter: ForeignOnnxSegmenter, facts: GraphFacts, live: bool, tr
         if any(not torch.equal(first, segmenter.run_raw(probe, mc=True)) for _ in range(tries)):
             return Capabilities(mc=True, deterministic=False,
                                 dropout=f"random masks in the graph ({facts.random_ops} random ops), always live",
-                                reason="the graph draws random masks on every pass")
+                                reason="the graph draws random masks on every pass",
+                                rate_fixed=facts.rate_refusal or "")
     if live:
         first = segmenter.run_raw(probe, mc=True)
         if any(not torch.equal(first, segmenter.run_raw(probe, mc=True)) for _ in range(tries)):
             rates = sorted({r for r in facts.dropout_rates if r is not None})
             rate_text = f", p={', '.join(f'{r:g}' for r in rates)}" if rates else ""
-            return Capabilities(mc=True, dropout=f"{len(facts.dropout_rates)} Dropout node(s) made live{rate_text}")
+            return Capabilities(mc=True, dropout=f"{len(facts.dropout_rates)} Dropout node(s) made live{rate_text}",
+                                rate_fixed=facts.rate_refusal or "")
         return Capabilities(mc=False, dropout=f"{len(facts.dropout_rates)} Dropout node(s), not stochastic",
                             reason="its Dropout nodes gave identical passes")
     if facts.frozen_dropout:

@@ -2,9 +2,13 @@
 
 ``Dropout`` nodes (opset 12 and newer) are made live for MC sampling by wiring their
 ``training_mode`` input to a new boolean graph input, ``vqseg_mc``; a missing ratio becomes 0.5,
-ONNX's default. Random-mask patterns (``RandomUniformLike`` and friends, what torch's dynamo exporter
-writes for a dropout exported in training mode) sample on every pass: such a graph has no
-deterministic pass. Nothing here runs the graph; ``models.onnx.foreign`` checks what it found.
+ONNX's default. Their ``ratio`` inputs are wired to a new float input, ``vqseg_rate``, so one MC rate
+applies to all of them: a node at the graph's largest ratio takes the rate itself, one at a smaller
+ratio ``r`` takes ``rate * r / max`` (the ratios keep their proportions; the file's own rate is the
+largest). A ratio computed in the graph (not a constant) leaves the rate fixed. Random-mask patterns
+(``RandomUniformLike`` and friends, what torch's dynamo exporter writes for a dropout exported in
+training mode) sample on every pass, at a rate baked into the graph: such a graph has no deterministic
+pass and no settable rate. Nothing here runs the graph; ``models.onnx.foreign`` checks what it found.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 MC_INPUT = "vqseg_mc"
+RATE_INPUT = "vqseg_rate"
 RANDOM_OPS = frozenset({"RandomUniform", "RandomUniformLike", "RandomNormal", "RandomNormalLike", "Bernoulli",
                         "Multinomial"})
 FLOAT_TYPES = {TensorProto.FLOAT: np.float32, TensorProto.FLOAT16: np.float16}
@@ -35,7 +40,8 @@ class TensorSpec:
 @dataclass
 class GraphFacts:
     """What the graph holds; ``dropout_rates`` has one entry per Dropout node made live (None: not a
-    constant), ``frozen_dropout`` the nodes that could not be (opset < 12)."""
+    constant), ``frozen_dropout`` the nodes that could not be (opset < 12); ``rate_input`` whether their
+    ratios were wired to ``vqseg_rate``."""
 
     image: TensorSpec
     outputs: list[TensorSpec]
@@ -43,6 +49,19 @@ class GraphFacts:
     dropout_rates: list[float | None] = field(default_factory=list)
     frozen_dropout: int = 0
     random_ops: int = 0
+    rate_input: bool = False
+
+    @property
+    def rate_refusal(self) -> str | None:
+        """Why the MC rate of this graph cannot be set (None: it can, through ``vqseg_rate``)."""
+        if self.random_ops:
+            return (f"its masks are drawn by {self.random_ops} random op(s) (RandomUniformLike & co., what torch's "
+                    "dynamo exporter writes for a dropout in training mode) whose rate is baked into the graph; "
+                    "export the model with Dropout nodes (torch.onnx.export(..., dynamo=False, "
+                    "training=TrainingMode.PRESERVE)) to set it")
+        if self.dropout_rates and not self.rate_input:
+            return "a Dropout node's ratio is computed in the graph, not a constant"
+        return None
 
 
 class ForeignGraphError(ValueError):
@@ -103,15 +122,16 @@ def choose_output(facts: GraphFacts, output_name: str | None, source: str) -> Te
 
 
 def make_dropout_live(model: onnx.ModelProto, facts: GraphFacts) -> bool:
-    """Wire every top-level Dropout node's ``training_mode`` to the boolean input ``vqseg_mc`` (in place);
-    True when at least one node was made live."""
+    """Wire every top-level Dropout node's ``training_mode`` to the boolean input ``vqseg_mc`` and, when
+    every ratio is a constant, its ratio to the float input ``vqseg_rate`` (in place); True when at least
+    one node was made live."""
     graph = model.graph
     constants = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
             constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    live = 0
-    for index, node in enumerate(graph.node):
+    live_nodes: list[onnx.NodeProto] = []
+    for index, node in enumerate(list(graph.node)):
         if node.op_type != "Dropout":
             continue
         if facts.opset < 12:
@@ -131,13 +151,36 @@ def make_dropout_live(model: onnx.ModelProto, facts: GraphFacts) -> bool:
         del node.input[:]
         node.input.extend(inputs)
         facts.dropout_rates.append(rate)
-        live += 1
+        live_nodes.append(node)
     facts.frozen_dropout += sum(1 for n in _all_nodes(graph) if n.op_type == "Dropout") - sum(
         1 for n in graph.node if n.op_type == "Dropout"
     )
-    if live:
+    if live_nodes:
         graph.input.append(helper.make_tensor_value_info(MC_INPUT, TensorProto.BOOL, []))
-    return live > 0
+        if all(r is not None for r in facts.dropout_rates):
+            _wire_rate(graph, live_nodes, [float(r) for r in facts.dropout_rates if r is not None])
+            facts.rate_input = True
+    return bool(live_nodes)
+
+
+def _wire_rate(graph: onnx.GraphProto, nodes: list[onnx.NodeProto], ratios: list[float]) -> None:
+    """Every node's ratio from ``vqseg_rate``: the rate itself at the largest ratio, ``rate * r / max``
+    (a ``Mul`` placed first in the graph, it needs only the input) at a smaller one."""
+    top = max(ratios)
+    scaling: list[onnx.NodeProto] = []
+    for index, (node, ratio) in enumerate(zip(nodes, ratios, strict=True)):
+        if ratio == top:
+            node.input[1] = RATE_INPUT
+            continue
+        factor, scaled = f"vqseg_rate_factor_{index}", f"vqseg_rate_scaled_{index}"
+        graph.initializer.append(numpy_helper.from_array(np.array(ratio / top, np.float32), factor))
+        scaling.append(helper.make_node("Mul", [RATE_INPUT, factor], [scaled], name=f"vqseg_rate_mul_{index}"))
+        node.input[1] = scaled
+    if scaling:  # topological order: the Mul nodes depend on the input and an initialiser only
+        nodes_now = [*scaling, *graph.node]
+        del graph.node[:]
+        graph.node.extend(nodes_now)
+    graph.input.append(helper.make_tensor_value_info(RATE_INPUT, TensorProto.FLOAT, []))
 
 
 def _all_nodes(graph: onnx.GraphProto) -> Iterator[onnx.NodeProto]:

@@ -13,7 +13,8 @@ from tests.foreign import made_elsewhere
 @pytest.fixture(scope="session")
 def elsewhere(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     """``elsewhere(kind)``: the model file of ``kind`` (lraspp_onnx, segformer_onnx, smp_pt2,
-    smp_torchscript, smp_traced), made on first use and kept for the session."""
+    smp_torchscript, smp_traced, smp_onnx, smp_onnx_random, smp_module), made on first use and kept for
+    the session."""
     folder = tmp_path_factory.mktemp("made-elsewhere")
     made: dict[str, Path] = {}
     factories: dict[str, Callable[[Path], Path]] = {
@@ -22,6 +23,9 @@ def elsewhere(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]
         "smp_pt2": made_elsewhere.smp_pt2,
         "smp_torchscript": made_elsewhere.smp_torchscript,
         "smp_traced": lambda f: made_elsewhere.smp_torchscript(f, traced=True),
+        "smp_onnx": made_elsewhere.smp_onnx,
+        "smp_onnx_random": made_elsewhere.smp_onnx_random,
+        "smp_module": made_elsewhere.smp_module,
     }
 
     def get(kind: str) -> Path:

@@ -21,16 +21,16 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", category=UserWarning)
 
 
-def smp_unet(classes: int, head_dropout: float = 0.3) -> nn.Module:
+def smp_unet(classes: int, head_dropout: float = 0.3, kind: type[nn.Module] = nn.Dropout2d) -> nn.Module:
     """segmentation-models-pytorch U-Net (timm MobileNetV3-small encoder, 0.3 M parameters) with a
-    ``Dropout2d`` in its segmentation head, in eval mode."""
+    ``Dropout2d`` (or ``kind``) in its segmentation head, in eval mode."""
     import segmentation_models_pytorch as smp
 
     torch.manual_seed(0)
     model = smp.Unet("tu-mobilenetv3_small_050", encoder_weights=None, classes=classes, encoder_depth=3,
                      decoder_channels=(16, 8, 4))
     if head_dropout > 0:
-        model.segmentation_head = nn.Sequential(nn.Dropout2d(head_dropout), *model.segmentation_head)
+        model.segmentation_head = nn.Sequential(kind(head_dropout), *model.segmentation_head)
     return model.eval()
 
 
@@ -111,3 +111,41 @@ def smp_torchscript(folder: Path, traced: bool = False) -> Path:
     path = folder / ("smp_traced.pt" if traced else "smp_scripted.pt")
     module.save(str(path))
     return write_sidecar(path, "preset: cityscapes19\ninput_size: 64x96\n")
+
+
+def _head_dropout_sampling(model: nn.Module) -> nn.Module:
+    model.segmentation_head[0].train()  # as a user exporting for MC would
+    return model
+
+
+def smp_onnx(folder: Path) -> Path:
+    """The SMP U-Net (CamVid-11) with an element-wise ``Dropout`` (p=0.3) in its head, exported with the
+    classic exporter keeping the dropout as an ONNX ``Dropout`` node (``training=PRESERVE``; the classic
+    exporter cannot write ``Dropout2d`` in training mode), dynamic batch. Sidecar: the preset only."""
+    _quiet()
+    model = _head_dropout_sampling(smp_unet(11, kind=nn.Dropout))
+    path = folder / "smp_unet_dropout.onnx"
+    torch.onnx.export(
+        model, (torch.randn(2, 3, *SIZE),), str(path), input_names=["image"], output_names=["logits"],
+        dynamo=False, opset_version=17, training=torch.onnx.TrainingMode.PRESERVE,
+        dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+    )
+    return write_sidecar(path, "preset: camvid11\n")
+
+
+def smp_onnx_random(folder: Path) -> Path:
+    """The SMP U-Net (CamVid-11, ``Dropout2d`` head in training mode) exported with plain
+    ``torch.onnx.export`` (dynamo): its dropout becomes a ``RandomUniformLike`` mask, rate baked in."""
+    _quiet()
+    model = _head_dropout_sampling(smp_unet(11))
+    path = folder / "smp_random.onnx"
+    torch.onnx.export(model, (torch.randn(1, 3, *SIZE),), str(path))
+    return write_sidecar(path, "preset: camvid11\n")
+
+
+def smp_module(folder: Path) -> Path:
+    """The SMP U-Net (CamVid-11, ``Dropout2d`` head) saved whole with ``torch.save(model)``."""
+    _quiet()
+    path = folder / "smp_whole.pth"
+    torch.save(smp_unet(11), path)
+    return write_sidecar(path, "preset: camvid11\ninput_size: 64x96\nformat: torch-module\n")

@@ -105,6 +105,8 @@ def test_calibrate_writes_temperatures_to_the_sidecar_and_eval_applies_them(  # 
     assert all(0 < t <= 100 for t in sidecar["temperatures"].values())
     assert set(sidecar) >= set(yaml.safe_load(sidecar_text))  # the user's keys are kept
     assert load_segmenter(model, "cpu").meta.temperatures == pytest.approx(sidecar["temperatures"])
+    # the MC rate is fitted where it can be set (a .pt2 program), not for TorchScript (p is a constant)
+    assert sorted(sidecar.get("mc_rates", {})) == (["bnn", "vqbnn"] if kind == "smp_pt2" else [])
     code, report = run_eval(data, model, tmp_path / "eval", "--modes", "dnn", *mapping)
     assert code == 0 and report["config"]["calibrated"]
     assert report["config"]["temperatures"]["dnn"] == pytest.approx(sidecar["temperatures"]["dnn"])
