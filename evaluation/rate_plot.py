@@ -12,7 +12,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
+from models.training.plot_axes import FONT, draw_axes
+
 _W, _H = 760, 460
 _LEFT, _RIGHT, _TOP, _BOTTOM = 70, 230, 50, 50
 _PALETTE = [(180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148), (75, 86, 140)]
@@ -36,27 +37,13 @@ def render_rate_ablation(reports: Mapping[str, Mapping[str, Any]], mode: str = "
     lo, hi = lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)
     r_max = max(r for s in series.values() for r, _ in s)
     img = np.full((_H, _W, 3), 255, np.uint8)
-    x0, x1, y0, y1 = _LEFT, _W - _RIGHT, _H - _BOTTOM, _TOP
-
-    def px(rate: float) -> int:
-        return round(x0 + (x1 - x0) * rate / r_max)
-
-    def py(value: float) -> int:
-        return round(y0 + (y1 - y0) * (min(max(value, lo), hi) - lo) / (hi - lo))
-
-    for k in range(6):
-        v = lo + (hi - lo) * k / 5
-        cv2.line(img, (x0, py(v)), (x1, py(v)), (228, 228, 228), 1)
-        cv2.putText(img, f"{v:.3f}", (8, py(v) + 4), _FONT, 0.4, (60, 60, 60), 1, cv2.LINE_AA)
-    for k in range(6):
-        r = r_max * k / 5
-        cv2.putText(img, f"{r:.2f}", (px(r) - 12, y0 + 18), _FONT, 0.4, (60, 60, 60), 1, cv2.LINE_AA)
-    cv2.rectangle(img, (x0, y1), (x1, y0), (120, 120, 120), 1)
-    cv2.putText(img, f"{mode} NLL (fitted T) vs inference MC rate", (x0, 30), _FONT, 0.6, (20, 20, 20), 1, cv2.LINE_AA)
-    cv2.putText(img, "MC dropout rate", (x1 - 120, _H - 12), _FONT, 0.45, (60, 60, 60), 1, cv2.LINE_AA)
+    axes = draw_axes(img, (_LEFT, _RIGHT, _TOP, _BOTTOM), r_max, (lo, hi),
+                     f"{mode} NLL (fitted T) vs inference MC rate", "MC dropout rate",
+                     lambda r: f"{r:.2f}", lambda v: f"{v:.3f}")
+    px, py, x0, x1, y1 = axes.px, axes.py, axes.x0, axes.x1, axes.y1
     for name, value in refs.items():
         cv2.line(img, (x0, py(value)), (x1, py(value)), (120, 120, 120), 1, cv2.LINE_AA)
-        cv2.putText(img, f"{name} {value:.4f}", (x1 - 110, py(value) - 4), _FONT, 0.4, (90, 90, 90), 1, cv2.LINE_AA)
+        cv2.putText(img, f"{name} {value:.4f}", (x1 - 110, py(value) - 4), FONT, 0.4, (90, 90, 90), 1, cv2.LINE_AA)
     for row, (label, points) in enumerate(series.items()):
         colour = _PALETTE[row % len(_PALETTE)]
         pts = np.array([(px(r), py(n)) for r, n in points], np.int32)
@@ -64,7 +51,7 @@ def render_rate_ablation(reports: Mapping[str, Mapping[str, Any]], mode: str = "
         for p in pts:
             cv2.circle(img, (int(p[0]), int(p[1])), 3, colour, -1, cv2.LINE_AA)
         best = min(n for _, n in points)
-        cv2.putText(img, f"{label}: {best:.4f}", (x1 + 10, y1 + 20 + 20 * row), _FONT, 0.42, colour, 1, cv2.LINE_AA)
+        cv2.putText(img, f"{label}: {best:.4f}", (x1 + 10, y1 + 20 + 20 * row), FONT, 0.42, colour, 1, cv2.LINE_AA)
     return img
 
 

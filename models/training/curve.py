@@ -8,7 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
+from models.training.plot_axes import FONT, draw_axes
+
 _W, _H = 560, 380
 _LEFT, _RIGHT, _TOP, _BOTTOM = 70, 20, 50, 50
 _COLOURS = {  # BGR
@@ -24,27 +25,10 @@ def _panel(
     history: Sequence[dict[str, float]], keys: Sequence[str], title: str, y_range: tuple[float, float]
 ) -> np.ndarray:
     img = np.full((_H, _W, 3), 255, np.uint8)
-    x0, x1, y0, y1 = _LEFT, _W - _RIGHT, _H - _BOTTOM, _TOP
     steps = [h["step"] for h in history]
-    s_max = max(steps) if steps else 1.0
-    lo, hi = y_range
-
-    def px(step: float) -> int:
-        return round(x0 + (x1 - x0) * step / max(1.0, s_max))
-
-    def py(value: float) -> int:
-        return round(y0 + (y1 - y0) * (min(max(value, lo), hi) - lo) / max(1e-9, hi - lo))
-
-    for k in range(6):
-        v = lo + (hi - lo) * k / 5
-        cv2.line(img, (x0, py(v)), (x1, py(v)), (228, 228, 228), 1)
-        cv2.putText(img, f"{v:.2f}", (8, py(v) + 4), _FONT, 0.4, (60, 60, 60), 1, cv2.LINE_AA)
-    for k in range(6):
-        s = s_max * k / 5
-        cv2.putText(img, f"{int(s)}", (px(s) - 12, y0 + 18), _FONT, 0.4, (60, 60, 60), 1, cv2.LINE_AA)
-    cv2.rectangle(img, (x0, y1), (x1, y0), (120, 120, 120), 1)
-    cv2.putText(img, title, (x0, 30), _FONT, 0.6, (20, 20, 20), 1, cv2.LINE_AA)
-    cv2.putText(img, "step", (x1 - 30, _H - 12), _FONT, 0.45, (60, 60, 60), 1, cv2.LINE_AA)
+    axes = draw_axes(img, (_LEFT, _RIGHT, _TOP, _BOTTOM), max(1.0, max(steps) if steps else 1.0), y_range, title,
+                     "step", lambda s: f"{int(s)}", lambda v: f"{v:.2f}")
+    px, py = axes.px, axes.py
     for row, key in enumerate(keys):
         points = [(px(h["step"]), py(h[key])) for h in history if key in h and np.isfinite(h[key])]
         colour = _COLOURS[key]
@@ -55,7 +39,7 @@ def _panel(
         if points:
             last = next(h[key] for h in reversed(history) if key in h)
             label = f"{_LABELS[key]}: {last:.3f}"
-            cv2.putText(img, label, (x0 + 10, y1 + 20 + 18 * row), _FONT, 0.45, colour, 1, cv2.LINE_AA)
+            cv2.putText(img, label, (axes.x0 + 10, axes.y1 + 20 + 18 * row), FONT, 0.45, colour, 1, cv2.LINE_AA)
     return img
 
 
