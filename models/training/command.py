@@ -94,6 +94,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--curve", type=Path, help="training-curve picture (default: <out> with .curve.png)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from <out>.resume if it exists (same settings required)")
+    parser.add_argument("--resume-from", type=Path, metavar="STATE",
+                        help="fork a run: start from this saved state (another run's .resume, same settings) "
+                             "while <out>.resume does not exist yet; later invocations continue from <out>.resume")
+    parser.add_argument("--finish-at", type=int, metavar="STEP",
+                        help="finish a resumed run early, at STEP (< --steps): the learning rate falls on a cosine "
+                             "from its value at the resumed step to 0 at STEP (the run then resumes only with it)")
 
 
 def _data(args: argparse.Namespace) -> tuple[FrameSet, FrameSet | None, np.ndarray | None, FrameSet]:
@@ -159,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
         time_budget=None if args.time_budget is None else args.time_budget * 60.0,
         resume_file=resume_path(args.out),
         resume=args.resume,
+        resume_from=args.resume_from,
+        finish_at=args.finish_at,
         freeze_bn=args.freeze_bn,
     )
     result = train(model, meta, frames, config, val, sample_weights=sample_weights, loss_weights=loss_weights)
@@ -176,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
                 "steps_done": result.steps_done,
                 "steps": args.steps,
                 "finished": result.finished,
+                **({"finish": result.finish} if result.finish else {}),
                 "seconds": round(result.seconds, 1),
                 "history": result.history,
             },
@@ -186,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
     if result.history:
         curve = write_training_curve(args.curve or args.out.with_suffix(".curve.png"), result.history, args.out.stem)
         print(f"training curve: {curve}")
-    done = "finished" if result.finished else f"stopped at step {result.steps_done}/{args.steps} (--resume continues)"
+    end = int(result.finish["at"]) if result.finish else args.steps
+    done = "finished" if result.finished else f"stopped at step {result.steps_done}/{end} (--resume continues)"
     size = path.stat().st_size / 1e6
     print(f"wrote {path} ({size:.1f} MB), {done}, {result.seconds / 60:.1f} min; last val: {final}")
     return 0

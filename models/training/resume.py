@@ -28,6 +28,7 @@ class TrainState:
     running_loss: float | None = None
     history: list[dict[str, float]] = field(default_factory=list)
     fingerprint: dict[str, Any] = field(default_factory=dict)
+    finish: dict[str, float] | None = None  # a shortened finish in force: from_step, at, factor
 
 
 def save_train_state(
@@ -40,6 +41,7 @@ def save_train_state(
         "running_loss": state.running_loss,
         "history": state.history,
         "fingerprint": state.fingerprint,
+        "finish": state.finish,
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "optimiser": optimiser.state_dict(),
         "schedule": schedule.state_dict(),
@@ -73,5 +75,6 @@ def load_train_state(
         running_loss=payload["running_loss"],
         history=list(payload["history"]),
         fingerprint=fingerprint,
+        finish=payload.get("finish"),
     )
     return state, payload["sampler"]

@@ -3,6 +3,10 @@
 Resumable: every ``checkpoint_every`` steps, and when ``time_budget`` seconds have passed, the whole
 state goes to ``resume_file``; a run started with the same settings and ``resume=True`` continues from
 it, batch for batch. ``TrainResult.finished`` says whether all ``steps`` ran.
+
+A long run can be finished early on purpose: ``finish_at`` (given when resuming) ends it at that step,
+the learning rate falling on a cosine from its value at the resumed step to 0 there. The shortened
+finish is part of the saved state, so a finishing run resumes with the same ``finish_at`` only.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,12 +46,15 @@ class TrainConfig:
     time_budget: float | None = None  # seconds of this invocation; None = until done
     resume_file: Path | None = None
     resume: bool = False
+    resume_from: Path | None = None  # another run's state to start from while resume_file does not exist (a fork)
+    finish_at: int | None = None  # end a resumed run at this step (< steps), annealing the rate from where it is
     freeze_bn: bool = False  # batch norm keeps its running statistics (fine-tuning on few, similar frames)
 
     def fingerprint(self) -> dict[str, object]:
         """The settings a resumed run must share with the run it continues."""
         data = asdict(self)
-        for key in ("threads", "eval_every", "checkpoint_every", "time_budget", "resume_file", "resume"):
+        for key in ("threads", "eval_every", "checkpoint_every", "time_budget", "resume_file", "resume",
+                    "resume_from", "finish_at"):
             data.pop(key)
         data["crop"] = list(self.crop)
         data["zoom"] = list(self.zoom)
@@ -64,6 +72,7 @@ class TrainResult:
     seconds: float = 0.0
     steps_done: int = 0
     finished: bool = True
+    finish: dict[str, float] | None = None  # the shortened finish, when the run was finished early
 
 
 def evaluate_pixels(model: nn.Module, meta: ModelMeta, frames: FrameSet, limit: int | None = None) -> dict[str, float]:
@@ -117,17 +126,29 @@ def train(
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     warmup = max(1, config.steps // 50)
 
-    def lr_at(step: int) -> float:
+    def planned(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, config.steps - warmup)))
 
+    finish: dict[str, float] = {}  # filled when the run is finishing early: from_step, at, factor
+
+    def lr_at(step: int) -> float:
+        if not finish or step < finish["from_step"]:
+            return planned(step)
+        span = max(1.0, finish["at"] - finish["from_step"])
+        return finish["factor"] * 0.5 * (1 + math.cos(math.pi * (step - finish["from_step"]) / span))
+
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_at)
     fingerprint = {**config.fingerprint(), "frames": len(frames), "loss_weights": _rounded(loss_weights)}
     state = TrainState(fingerprint=fingerprint)
-    if config.resume and config.resume_file is not None and config.resume_file.is_file():
-        state, sampler_state = load_train_state(config.resume_file, fingerprint, model, optimiser, schedule)
+    source = _state_to_resume(config)
+    if source is not None:
+        state, sampler_state = load_train_state(source, fingerprint, model, optimiser, schedule)
         sampler.restore(sampler_state)
+    finish.update(_finish(config, state, planned))
+    state.finish = dict(finish) or None
+    end = int(finish["at"]) if finish else config.steps
     weight = None if loss_weights is None else torch.as_tensor(loss_weights, dtype=torch.float32)
 
     def save() -> None:
@@ -137,9 +158,9 @@ def train(
     start = time.perf_counter()
     seconds_before = state.seconds
     bar = tqdm(
-        range(state.step, config.steps),
+        range(state.step, end),
         initial=state.step,
-        total=config.steps,
+        total=end,
         desc="training",
         unit="step",
         mininterval=1.0 if sys.stderr.isatty() else 30.0,
@@ -161,7 +182,7 @@ def train(
         state.step = step + 1
         state.seconds = seconds_before + time.perf_counter() - start
         bar.set_postfix(loss=f"{state.running_loss:.3f}", lr=f"{schedule.get_last_lr()[0]:.2e}", refresh=False)
-        last = state.step == config.steps
+        last = state.step == end
         if val is not None and (last or (config.eval_every and state.step % config.eval_every == 0)):
             metrics = evaluate_pixels(model, meta, val)
             entry = {"step": state.step, "loss": state.running_loss, "seconds": round(state.seconds, 1)}
@@ -176,13 +197,42 @@ def train(
         if config.time_budget is not None and time.perf_counter() - start >= config.time_budget and not last:
             save()
             finished = False
-            bar.write(f"time budget spent at step {state.step}/{config.steps}: state saved to {config.resume_file}")
+            bar.write(f"time budget spent at step {state.step}/{end}: state saved to {config.resume_file}")
             break
     bar.close()
     if finished and config.resume_file is not None:
         config.resume_file.unlink(missing_ok=True)  # the run is complete: nothing left to resume
     model.eval()
-    return TrainResult(state.history, state.seconds, state.step, finished)
+    return TrainResult(state.history, state.seconds, state.step, finished, state.finish)
+
+
+def _state_to_resume(config: TrainConfig) -> Path | None:
+    """This run's own state if it exists, else the state it forks from (``resume_from``), else none."""
+    if config.resume_file is not None and config.resume_file.is_file() and (config.resume or config.resume_from):
+        return config.resume_file
+    if config.resume_from is not None:
+        if not config.resume_from.is_file():
+            raise ValueError(f"{config.resume_from}: no training state to start from")
+        return config.resume_from
+    return None
+
+
+def _finish(config: TrainConfig, state: TrainState, planned: Callable[[int], float]) -> dict[str, float]:
+    """The shortened finish in force: the one saved with the state, or the one ``finish_at`` starts now."""
+    if state.finish:
+        if config.finish_at != state.finish["at"]:
+            raise ValueError(
+                f"this run is finishing at step {int(state.finish['at'])} (started at step "
+                f"{int(state.finish['from_step'])}): resume it with finish_at={int(state.finish['at'])}"
+            )
+        return dict(state.finish)
+    if config.finish_at is None:
+        return {}
+    if state.step == 0:
+        raise ValueError("finish_at shortens a run that has started: resume one (or fork one with resume_from)")
+    if not state.step < config.finish_at <= config.steps:
+        raise ValueError(f"finish_at must lie after the resumed step {state.step} and at most {config.steps}")
+    return {"from_step": float(state.step), "at": float(config.finish_at), "factor": planned(state.step)}
 
 
 def _rounded(weights: np.ndarray | None) -> list[float] | None:

@@ -71,3 +71,78 @@ def test_mixing_gives_the_extra_set_its_share_of_draws() -> None:
     assert len(both) == 8
     np.testing.assert_allclose(weights[6:].sum(), 0.25)
     np.testing.assert_allclose(weights.sum(), 1.0)
+
+
+
+def _rates_seen(model: torch.nn.Module, config: TrainConfig, frames: FrameSet) -> list[float]:
+    """The learning rate of every step a run takes (read off the optimiser as each step begins)."""
+    seen: list[float] = []
+    original = torch.optim.AdamW.step
+
+    def spy(self: torch.optim.Optimizer, *args: object, **kwargs: object) -> object:
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    torch.optim.AdamW.step = spy  # type: ignore[method-assign]
+    try:
+        train(model, META, frames, config)
+    finally:
+        torch.optim.AdamW.step = original  # type: ignore[method-assign]
+    return seen
+
+
+BASE = {"steps": 20, "batch_size": 2, "crop": (16, 24), "threads": 1, "eval_every": 0, "lr": 1e-2}
+
+
+def _long_run_cut_at_step_2(state: Path) -> None:
+    for _ in range(2):  # two invocations, each stopped by its time budget after one step
+        train(_model(META), META, _frames(0), TrainConfig(**BASE, time_budget=0.0, resume_file=state, resume=True))
+
+
+def test_a_forked_run_finishes_early_on_a_cosine_from_the_rate_it_had(tmp_path: Path) -> None:
+    frames = _frames(0)
+    full = _rates_seen(_model(META), TrainConfig(**BASE), frames)
+    assert len(full) == 20
+    long_run = tmp_path / "long.resume"
+    _long_run_cut_at_step_2(long_run)
+
+    fork = tmp_path / "short.resume"
+    rates = _rates_seen(_model(META), TrainConfig(**BASE, resume_file=fork, resume_from=long_run, finish_at=8), frames)
+    assert len(rates) == 6  # steps 2..7, then done
+    expected = [full[2] * 0.5 * (1 + np.cos(np.pi * k / 6)) for k in range(6)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-6)  # from the long run's rate at step 2 down towards 0
+    assert long_run.is_file() and not fork.exists()  # the long run is untouched; the fork has finished
+
+
+def test_a_finishing_run_resumes_exactly_and_only_with_its_finish(tmp_path: Path) -> None:
+    frames = _frames(0)
+    long_run = tmp_path / "long.resume"
+    _long_run_cut_at_step_2(long_run)
+    whole = _model(META)
+    done = train(whole, META, frames, TrainConfig(**BASE, resume_file=tmp_path / "a.resume", resume_from=long_run,
+                                                  finish_at=6))
+    assert done.finished and done.steps_done == 6 and done.finish is not None and done.finish["from_step"] == 2
+
+    fork = tmp_path / "b.resume"
+    config = TrainConfig(**BASE, resume_file=fork, resume_from=long_run, finish_at=6)
+    cut = train(_model(META), META, frames, TrainConfig(**{**config.__dict__, "time_budget": 0.0}))
+    assert not cut.finished and cut.steps_done == 3 and fork.is_file()
+    with pytest.raises(ValueError, match="finishing at step 6"):
+        train(_model(META), META, frames, TrainConfig(**{**config.__dict__, "finish_at": 10}))
+    with pytest.raises(ValueError, match="finishing at step 6"):
+        train(_model(META), META, frames, TrainConfig(**{**config.__dict__, "finish_at": None}))
+    resumed = _model(META)
+    second = train(resumed, META, frames, config)
+    assert second.finished and second.steps_done == 6
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=name)
+
+
+def test_finishing_early_needs_a_started_run_and_a_step_ahead(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="shortens a run that has started"):
+        train(_model(META), META, _frames(0), TrainConfig(**BASE, finish_at=5))
+    long_run = tmp_path / "long.resume"
+    _long_run_cut_at_step_2(long_run)
+    for bad in (2, 21):
+        with pytest.raises(ValueError, match="must lie after the resumed step 2"):
+            train(_model(META), META, _frames(0), TrainConfig(**BASE, resume_file=long_run, resume=True, finish_at=bad))
