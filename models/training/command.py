@@ -23,14 +23,6 @@ from models.training.trainer import TrainConfig, train
 
 log = logging.getLogger(__name__)
 
-# The exact command that produced the shipped default checkpoint (models/default/vqseg_default.pt).
-DEFAULT_RECIPE = (
-    "vqseg train --data ../shared/datasets/camvid --mix-synthetic 0.2 --sequences 60 --frames-per-sequence 8 "
-    "--out models/default/vqseg_default.pt --arch bayesian_unet --width 16 --dropout 0.25 --input-size 180x240 "
-    "--crop 160x208 --class-weights sqrt --steps 7000 --batch 8 --lr 3e-3 --seed 0 --threads 1 "
-    "--eval-every 500 --checkpoint-every 250 --resume"
-)
-
 
 def _size(text: str) -> tuple[int, int]:
     try:
