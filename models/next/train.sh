@@ -10,5 +10,5 @@ cd "$(dirname "$0")/../.."
 exec nice -n 19 .venv/bin/vqseg train --data ../shared/datasets/camvid --mix-synthetic 0.2 --sequences 60 \
   --frames-per-sequence 8 --out models/next/vqseg_next.pt --arch bayesian_unet --width 16 --dropout 0.2 \
   --dropout-placement tail --dropout-kind element --zoom 0.75,1.6 --blur 0.3 --input-size 180x240 \
-  --crop 160x208 --class-weights sqrt --steps 21000 --batch 8 --lr 3e-3 --seed 0 --threads 1 \
+  --crop 160x208 --class-weights sqrt --steps 21000 --batch 8 --lr 3e-3 --seed 0 --threads "${THREADS:-1}" \
   --eval-every 1000 --checkpoint-every 250 --resume --time-budget "${TIME_BUDGET_MINUTES:-150}"
